@@ -1,0 +1,108 @@
+"""Keepwarm: the application factory. It configures and registers; it starts nothing."""
+
+from pathlib import Path
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from . import config, db, security
+from .clock import local_today
+from .dates import clock_time, local_time, overdue_words, relative_day, short_date
+
+ROOT = Path(__file__).resolve().parent.parent
+csrf = CSRFProtect()
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app from the environment (or `test_config`), ready to serve."""
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+    )
+    test_config = test_config or {}
+    instance = Path(test_config.get("INSTANCE_PATH", app.instance_path))
+    app.instance_path = str(instance)
+    app.config.from_mapping(config.DEFAULTS)
+    app.config["MIGRATIONS_DIR"] = ROOT / "migrations"
+    app.config.from_mapping(config.from_environment(instance))
+    app.config.from_mapping(test_config)
+    config.refuse_unsafe(app.config)
+
+    db.init_app(app)
+    csrf.init_app(app)
+    security.init_app(app)
+    _register_template_helpers(app)
+    _register_error_pages(app)
+
+    from .web import register_blueprints
+
+    register_blueprints(app)
+
+    from . import cli
+
+    cli.init_app(app)
+    return app
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from flask_login import current_user
+
+    def today():
+        zone = current_user.timezone if current_user.is_authenticated else "UTC"
+        return local_today(zone)
+
+    @app.context_processor
+    def inject_helpers() -> dict:
+        from .forms import OUTCOME_LABELS, ROLE_LABELS, STAGE_LABELS
+
+        return {
+            "today": today,
+            "stage_labels": STAGE_LABELS,
+            "outcome_labels": OUTCOME_LABELS,
+            "role_labels": ROLE_LABELS,
+        }
+
+    app.jinja_env.filters["short_date"] = lambda d: short_date(d, today())
+    app.jinja_env.filters["relative_day"] = lambda d: relative_day(d, today())
+    app.jinja_env.filters["overdue_words"] = lambda d: overdue_words(d, today())
+    app.jinja_env.filters["local_time"] = lambda m: clock_time(
+        local_time(m, current_user.timezone if current_user.is_authenticated else "UTC")
+    )
+
+
+def _register_error_pages(app: Flask) -> None:
+    def page(status: int, title: str, message: str):
+        return render_template("error.html", title=title, message=message), status
+
+    @app.errorhandler(400)
+    def bad_request(error):
+        return page(400, "Bad request", "The request could not be understood.")
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return page(400, "Form expired", "The form was out of date. Go back, reload and try again.")
+
+    @app.errorhandler(404)
+    def not_found(error):
+        return page(404, "Not found", "There is nothing here, or it is not yours.")
+
+    @app.errorhandler(405)
+    def method_not_allowed(error):
+        return page(405, "Not allowed", "That action is not available here.")
+
+    @app.errorhandler(413)
+    def too_large(error):
+        return page(413, "Too large", "What you sent is too large.")
+
+    @app.errorhandler(429)
+    def too_many(error):
+        return page(
+            429, "Too many attempts", "Too many attempts. Wait a few minutes and try again."
+        )
+
+    @app.errorhandler(500)
+    def server_error(error):
+        db.db.session.rollback()
+        return page(500, "Something went wrong", "Nothing was saved. Please try again.")

@@ -1,0 +1,183 @@
+"""Accounts: password hashing and policy, registration, login throttling.
+
+Use cases here add and flush; the caller commits once.
+"""
+
+import contextlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+from importlib import resources
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from .clock import utcnow
+from .db import db
+from .models import LoginThrottle, User
+
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 1024
+
+# Throttling: the account slows down after a few failures, the address is cut off after many.
+ACCOUNT_FREE_FAILURES = 5
+ACCOUNT_MAX_DELAY = timedelta(minutes=15)
+ACCOUNT_WINDOW = timedelta(hours=1)
+ADDRESS_MAX_FAILURES = 20
+ADDRESS_WINDOW = timedelta(minutes=10)
+
+# argon2id with argon2-cffi's defaults (t=3, m=64 MiB, p=4), the ASVS minimum or above.
+_hasher = PasswordHasher()
+# Spent on unknown accounts so a login costs the same whether the address exists or not.
+_DUMMY_HASH = _hasher.hash("keepwarm-timing-equaliser")
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    """The shipped list of passwords too common to allow."""
+    text = resources.files("tracker").joinpath("data/common-passwords.txt").read_text()
+    return frozenset(line.strip().casefold() for line in text.splitlines() if line.strip())
+
+
+def password_problem(password: str) -> str | None:
+    """Why a new password is not acceptable, or None. No composition rules."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"Use at least {MIN_PASSWORD_LENGTH} characters."
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return f"Use at most {MAX_PASSWORD_LENGTH} characters."
+    if password.casefold() in common_passwords():
+        return "This password is one of the most common ones; choose another."
+    return None
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_user_by_email(email: str) -> User | None:
+    return db.session.execute(
+        db.select(User).filter_by(email=normalise_email(email))
+    ).scalar_one_or_none()
+
+
+def create_user(email: str, password: str, timezone: str) -> User:
+    """Add a new user; the caller has checked the email is free and the password acceptable."""
+    user = User(
+        email=normalise_email(email), password_hash=hash_password(password), timezone=timezone
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def check_password(user: User | None, password: str) -> bool:
+    """Verify a password, rehashing when the hasher's parameters have changed."""
+    if user is None:
+        with contextlib.suppress(VerificationError):
+            _hasher.verify(_DUMMY_HASH, password)
+        return False
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return True
+
+
+def change_password(user: User, new_password: str) -> None:
+    """Set a new password and end every session of the user."""
+    user.password_hash = hash_password(new_password)
+    end_sessions(user)
+
+
+def end_sessions(user: User) -> None:
+    """Invalidate every cookie issued to the user, on every device."""
+    user.session_version += 1
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """The verdict before checking a password: go ahead, wait, or stop for this address."""
+
+    address_blocked: bool = False
+    retry_after: int = 0
+
+    @property
+    def allowed(self) -> bool:
+        return not self.address_blocked and self.retry_after == 0
+
+
+def _account_key(email: str) -> str:
+    return "account:" + normalise_email(email)[:250]
+
+
+def _address_key(address: str) -> str:
+    return "address:" + address[:100]
+
+
+def _row(key: str) -> LoginThrottle | None:
+    return db.session.get(LoginThrottle, key)
+
+
+def account_delay(failures: int) -> timedelta:
+    """Delay before the next try after `failures` failures: doubles after the free ones."""
+    if failures < ACCOUNT_FREE_FAILURES:
+        return timedelta(0)
+    seconds = 2 ** (failures - ACCOUNT_FREE_FAILURES)
+    return min(timedelta(seconds=seconds), ACCOUNT_MAX_DELAY)
+
+
+def login_throttle(email: str, address: str, now: datetime | None = None) -> Throttle:
+    """Whether a login attempt may reach the password check now."""
+    now = now or utcnow()
+    by_address = _row(_address_key(address))
+    if (
+        by_address
+        and now - by_address.window_started_at < ADDRESS_WINDOW
+        and by_address.failures >= ADDRESS_MAX_FAILURES
+    ):
+        return Throttle(address_blocked=True)
+    by_account = _row(_account_key(email))
+    if by_account and now - by_account.last_failure_at < ACCOUNT_WINDOW:
+        wait_until = by_account.last_failure_at + account_delay(by_account.failures)
+        if wait_until > now:
+            return Throttle(retry_after=max(1, int((wait_until - now).total_seconds() + 0.999)))
+    return Throttle()
+
+
+def record_login_failure(email: str, address: str, now: datetime | None = None) -> None:
+    """Count a failed login against the account and the address."""
+    now = now or utcnow()
+    account = _row(_account_key(email))
+    if account is None or now - account.last_failure_at >= ACCOUNT_WINDOW:
+        account = _reset(account, _account_key(email), now)
+    address_row = _row(_address_key(address))
+    if address_row is None or now - address_row.window_started_at >= ADDRESS_WINDOW:
+        address_row = _reset(address_row, _address_key(address), now)
+    for row in (account, address_row):
+        row.failures += 1
+        row.last_failure_at = now
+    db.session.flush()
+
+
+def _reset(row: LoginThrottle | None, key: str, now: datetime) -> LoginThrottle:
+    """Start a fresh counting window for `key`."""
+    if row is None:
+        row = LoginThrottle(key=key)
+        db.session.add(row)
+    row.failures = 0
+    row.window_started_at = now
+    row.last_failure_at = now
+    return row
+
+
+def record_login_success(email: str) -> None:
+    """A correct password clears the account's failures (never the address's)."""
+    row = _row(_account_key(email))
+    if row is not None:
+        db.session.delete(row)

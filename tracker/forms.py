@@ -1,0 +1,296 @@
+"""Forms: every field labelled, every limit stated, every error shown next to its field."""
+
+from urllib.parse import urlsplit
+from zoneinfo import available_timezones
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    FieldList,
+    Form,
+    IntegerField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.fields import FormField
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    StopValidation,
+    ValidationError,
+)
+
+from .accounts import MAX_PASSWORD_LENGTH, password_problem
+from .models import Outcome, ParticipantRole, Stage
+
+STAGE_LABELS = {
+    Stage.PHONE_SCREEN: "Phone screen",
+    Stage.TECHNICAL: "Technical",
+    Stage.ONSITE: "Onsite",
+    Stage.FINAL: "Final",
+    Stage.OTHER: "Other",
+}
+OUTCOME_LABELS = {
+    Outcome.PENDING: "Pending",
+    Outcome.OFFER: "Offer",
+    Outcome.ACCEPTED: "Accepted",
+    Outcome.DECLINED: "I declined",
+    Outcome.REJECTED: "Rejected",
+    Outcome.WITHDREW: "Withdrew",
+}
+ROLE_LABELS = {
+    ParticipantRole.INTERVIEWER: "Interviewer",
+    ParticipantRole.RECRUITER: "Recruiter",
+    ParticipantRole.HIRING_MANAGER: "Hiring manager",
+    ParticipantRole.OTHER: "Other",
+}
+INTEREST_LABELS = {
+    1: "1 – not interested",
+    2: "2",
+    3: "3 – maybe",
+    4: "4",
+    5: "5 – very interested",
+}
+
+NAME_MAX = 200
+NOTES_MAX = 10_000
+
+
+def strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
+def zone_choices() -> list[str]:
+    """IANA zones a person would pick: Area/City names and UTC, sorted."""
+    skip = (
+        "Etc/",
+        "SystemV/",
+        "posix/",
+        "right/",
+        "US/",
+        "Canada/",
+        "Mexico/",
+        "Brazil/",
+        "Chile/",
+    )
+    zones = {z for z in available_timezones() if "/" in z and not z.startswith(skip)}
+    return ["UTC", *sorted(zones)]
+
+
+def web_url(form, field) -> None:
+    """Accept only http and https addresses (no javascript:, data: or relative links)."""
+    if not field.data:
+        return
+    parts = urlsplit(field.data)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        raise ValidationError("Enter a web address starting with https:// or http://.")
+
+
+def acceptable_password(form, field) -> None:
+    problem = password_problem(field.data or "")
+    if problem:
+        raise StopValidation(problem)
+
+
+class RegisterForm(FlaskForm):
+    email = EmailField(
+        "Email",
+        validators=[DataRequired("Enter your email address."), Email(), Length(max=254)],
+        filters=[strip],
+    )
+    password = PasswordField(
+        "Password",
+        validators=[InputRequired("Choose a password."), acceptable_password],
+        description=f"At least 8 characters; up to {MAX_PASSWORD_LENGTH}. A phrase works well.",
+    )
+    timezone = SelectField("Time zone", validators=[DataRequired()])
+    submit = SubmitField("Create account")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.timezone.choices = zone_choices()
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(
+        "Email", validators=[DataRequired("Enter your email address.")], filters=[strip]
+    )
+    password = PasswordField("Password", validators=[InputRequired("Enter your password.")])
+    submit = SubmitField("Log in")
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField(
+        "Current password", validators=[InputRequired("Enter your current password.")]
+    )
+    new_password = PasswordField(
+        "New password", validators=[InputRequired("Choose a new password."), acceptable_password]
+    )
+    submit = SubmitField("Change password")
+
+
+class ProfileForm(FlaskForm):
+    timezone = SelectField("Time zone", validators=[DataRequired()])
+    submit = SubmitField("Save")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.timezone.choices = zone_choices()
+
+
+class PersonForm(Form):
+    """One person met at an interview; a row left entirely blank is ignored."""
+
+    contact_id = SelectField(
+        "Someone you have met before",
+        coerce=int,
+        default=0,
+        choices=[SelectChoice(0, "Someone new")],
+    )
+    name = StringField("Name", validators=[Length(max=NAME_MAX)], filters=[strip])
+    title = StringField("Job title", validators=[Length(max=NAME_MAX)], filters=[strip])
+    email = EmailField(
+        "Email",
+        validators=[
+            Optional(),
+            Email("Enter an email address like dana@example.com."),
+            Length(max=254),
+        ],
+        filters=[strip],
+    )
+    phone = StringField("Phone", validators=[Length(max=50)], filters=[strip])
+    linkedin_url = StringField(
+        "LinkedIn URL", validators=[Length(max=500), web_url], filters=[strip]
+    )
+    role = SelectField(
+        "Role in this interview",
+        choices=[SelectChoice(r.value, label) for r, label in ROLE_LABELS.items()],
+        default=ParticipantRole.INTERVIEWER.value,
+    )
+    topics = TextAreaField(
+        "What you talked about", validators=[Length(max=NOTES_MAX)], filters=[strip]
+    )
+    remove = BooleanField("Remove this person")
+
+    def is_blank(self) -> bool:
+        return not (
+            self.contact_id.data
+            or self.name.data
+            or self.title.data
+            or self.email.data
+            or self.phone.data
+            or self.linkedin_url.data
+            or self.topics.data
+        )
+
+    def validate_name(self, field) -> None:
+        if (
+            not field.data
+            and not self.contact_id.data
+            and not self.is_blank()
+            and not self.remove.data
+        ):
+            raise ValidationError("Enter the person's name, or leave the whole row empty.")
+
+
+class InterviewForm(FlaskForm):
+    organisation = StringField(
+        "Organisation",
+        validators=[DataRequired("Enter the organisation's name."), Length(max=NAME_MAX)],
+        filters=[strip],
+        description="Pick one you have already or type a new name.",
+    )
+    role = StringField(
+        "Role",
+        validators=[DataRequired("Enter the role you interviewed for."), Length(max=NAME_MAX)],
+        filters=[strip],
+    )
+    held_on = DateField("Date", validators=[InputRequired("Enter the date of the interview.")])
+    start_time = TimeField("Time", validators=[Optional()], description="Optional.")
+    stage = SelectField(
+        "Stage", choices=[SelectChoice(s.value, label) for s, label in STAGE_LABELS.items()]
+    )
+    outcome = SelectField(
+        "Outcome", choices=[SelectChoice(o.value, label) for o, label in OUTCOME_LABELS.items()]
+    )
+    interest = IntegerField(
+        "Interest in this organisation later (1–5)",
+        default=3,
+        validators=[
+            InputRequired("Enter a number from 1 to 5."),
+            NumberRange(1, 5, "Enter a number from 1 to 5."),
+        ],
+    )
+    notes = TextAreaField("Notes", validators=[Length(max=NOTES_MAX)], filters=[strip])
+    people = FieldList(FormField(PersonForm), min_entries=1, max_entries=50)
+    add_person = SubmitField("Add another person")
+    submit = SubmitField("Save interview")
+
+    def people_rows(self) -> list[PersonForm]:
+        """The rows to save: not blank and not marked for removal."""
+        return [e.form for e in self.people if not e.form.is_blank() and not e.form.remove.data]
+
+
+class OrganisationForm(FlaskForm):
+    name = StringField(
+        "Name",
+        validators=[DataRequired("Enter the organisation's name."), Length(max=NAME_MAX)],
+        filters=[strip],
+    )
+    website = StringField("Website", validators=[Length(max=500), web_url], filters=[strip])
+    notes = TextAreaField("Notes", validators=[Length(max=NOTES_MAX)], filters=[strip])
+    submit = SubmitField("Save")
+
+
+class ContactForm(FlaskForm):
+    name = StringField(
+        "Name",
+        validators=[DataRequired("Enter the person's name."), Length(max=NAME_MAX)],
+        filters=[strip],
+    )
+    email = EmailField(
+        "Email",
+        validators=[
+            Optional(),
+            Email("Enter an email address like dana@example.com."),
+            Length(max=254),
+        ],
+        filters=[strip],
+    )
+    phone = StringField("Phone", validators=[Length(max=50)], filters=[strip])
+    linkedin_url = StringField(
+        "LinkedIn URL", validators=[Length(max=500), web_url], filters=[strip]
+    )
+    notes = TextAreaField("Notes", validators=[Length(max=NOTES_MAX)], filters=[strip])
+    remind = BooleanField("Remind me to follow up with this person", default=True)
+    submit = SubmitField("Save")
+
+
+class MoveForm(FlaskForm):
+    """A contact changed jobs: a new position, the current one ends that day."""
+
+    organisation = StringField(
+        "New organisation",
+        validators=[DataRequired("Enter the organisation's name."), Length(max=NAME_MAX)],
+        filters=[strip],
+    )
+    title = StringField("Job title", validators=[Length(max=NAME_MAX)], filters=[strip])
+    started_on = DateField("Started on", validators=[Optional()], description="Optional.")
+    submit = SubmitField("Record the move")
+
+
+class ConfirmForm(FlaskForm):
+    """A bare form for POST-only actions such as delete and logout: CSRF token only."""
+
+    submit = SubmitField("Confirm")

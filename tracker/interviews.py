@@ -1,0 +1,131 @@
+"""Logging an interview and the people met there, in one transaction.
+
+The view turns the form into plain values; this module resolves organisations and
+contacts and writes everything, adding and flushing; the caller commits once.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from .db import db
+from .models import (
+    Contact,
+    Interview,
+    Outcome,
+    Participant,
+    ParticipantRole,
+    Position,
+    Stage,
+    User,
+)
+from .organisations import find_or_create_organisation, name_key
+
+
+@dataclass(frozen=True)
+class PersonInput:
+    name: str = ""
+    contact_id: int | None = None
+    title: str = ""
+    email: str = ""
+    phone: str = ""
+    linkedin_url: str = ""
+    role: ParticipantRole = ParticipantRole.INTERVIEWER
+    topics: str = ""
+
+
+@dataclass(frozen=True)
+class InterviewInput:
+    organisation: str
+    role: str
+    held_on: date
+    start_time: time | None
+    stage: Stage
+    outcome: Outcome
+    interest: int
+    notes: str = ""
+    people: list[PersonInput] = field(default_factory=list)
+
+
+def local_start(held_on: date, start_time: time | None, zone: str) -> datetime | None:
+    """The interview's start as a UTC-aware datetime, from the user's wall clock."""
+    if start_time is None:
+        return None
+    return datetime.combine(held_on, start_time, tzinfo=ZoneInfo(zone))
+
+
+def known_people(user_id: int, organisation_id: int) -> list[Contact]:
+    """Contacts who work or worked at the organisation, for the "met before" picker."""
+    return list(
+        db.session.execute(
+            db.select(Contact)
+            .join(Position, Position.contact_id == Contact.id)
+            .where(Contact.user_id == user_id, Position.organisation_id == organisation_id)
+            .distinct()
+            .order_by(Contact.name)
+        ).scalars()
+    )
+
+
+def _match_contact(user_id: int, organisation_id: int, person: PersonInput) -> Contact | None:
+    """The contact this row means: the one picked, else someone of that name at that place."""
+    if person.contact_id:
+        contact = db.session.get(Contact, person.contact_id)
+        return contact if contact is not None and contact.user_id == user_id else None
+    wanted = name_key(person.name)
+    for contact in known_people(user_id, organisation_id):
+        if name_key(contact.name) == wanted:
+            return contact
+    return None
+
+
+def _resolve_person(user: User, organisation_id: int, person: PersonInput) -> Contact:
+    """Find or create the contact for one row, filling in details they did not have."""
+    contact = _match_contact(user.id, organisation_id, person)
+    if contact is None:
+        contact = Contact(user_id=user.id, name=" ".join(person.name.split()))
+        db.session.add(contact)
+    for attribute in ("email", "phone", "linkedin_url"):
+        given = getattr(person, attribute)
+        if given and not getattr(contact, attribute):
+            setattr(contact, attribute, given)
+    here = [p for p in contact.positions if p.organisation_id == organisation_id]
+    if not here:
+        contact.positions.append(Position(organisation_id=organisation_id, title=person.title))
+    elif person.title and not here[0].title:
+        here[0].title = person.title
+    db.session.flush()
+    return contact
+
+
+def save_interview(
+    user: User, data: InterviewInput, interview: Interview | None = None
+) -> Interview:
+    """Create or update an interview with its people; returns it flushed."""
+    organisation = find_or_create_organisation(user.id, data.organisation)
+    if interview is None:
+        interview = Interview(user_id=user.id)
+        db.session.add(interview)
+    interview.organisation = organisation
+    interview.role = data.role
+    interview.held_on = data.held_on
+    interview.starts_at = local_start(data.held_on, data.start_time, user.timezone)
+    interview.stage = data.stage
+    interview.outcome = data.outcome
+    interview.interest = data.interest
+    interview.notes = data.notes
+    db.session.flush()
+
+    resolved = [(_resolve_person(user, organisation.id, person), person) for person in data.people]
+    existing = {p.contact_id: p for p in interview.participants}
+    kept: dict[int, Participant] = {}
+    for contact, person in resolved:
+        participant = kept.get(contact.id) or existing.get(contact.id)
+        if participant is None:
+            participant = Participant(interview=interview, contact=contact)
+        participant.role = person.role
+        participant.topics = person.topics
+        kept[contact.id] = participant
+    interview.participants = list(kept.values())
+    db.session.flush()
+    return interview

@@ -1,0 +1,123 @@
+"""Organisations: one per name per user, and the figures the list page shows."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func
+
+from .db import db
+from .models import Contact, Interaction, Interview, Organisation, Position
+
+
+def name_key(name: str) -> str:
+    """Case- and whitespace-insensitive form: "Acme  Corp" and " acme corp" match."""
+    return " ".join(name.split()).casefold()
+
+
+def find_organisation(user_id: int, name: str) -> Organisation | None:
+    return db.session.execute(
+        db.select(Organisation).filter_by(user_id=user_id, name_key=name_key(name))
+    ).scalar_one_or_none()
+
+
+def find_or_create_organisation(user_id: int, name: str) -> Organisation:
+    """The user's organisation with that name, created if new."""
+    organisation = find_organisation(user_id, name)
+    if organisation is None:
+        clean = " ".join(name.split())
+        organisation = Organisation(user_id=user_id, name=clean, name_key=name_key(clean))
+        db.session.add(organisation)
+        db.session.flush()
+    return organisation
+
+
+def rename_organisation(organisation: Organisation, name: str) -> bool:
+    """Rename unless another organisation of the user already has that name."""
+    other = find_organisation(organisation.user_id, name)
+    if other is not None and other.id != organisation.id:
+        return False
+    organisation.name = " ".join(name.split())
+    organisation.name_key = name_key(name)
+    return True
+
+
+def organisation_names(user_id: int, limit: int = 500) -> list[str]:
+    """Names for the organisation picker, alphabetical."""
+    return list(
+        db.session.execute(
+            db.select(Organisation.name)
+            .filter_by(user_id=user_id)
+            .order_by(Organisation.name)
+            .limit(limit)
+        ).scalars()
+    )
+
+
+@dataclass(frozen=True)
+class OrganisationSummary:
+    organisation: Organisation
+    interviews: int
+    contacts: int
+    last_contact: date | None
+
+
+def summarise(organisations: list[Organisation]) -> list[OrganisationSummary]:
+    """Counts and last contact date for one page of organisations, in three queries."""
+    ids = [o.id for o in organisations]
+    if not ids:
+        return []
+    interviews = dict(
+        db.session.execute(
+            db.select(Interview.organisation_id, func.count())
+            .where(Interview.organisation_id.in_(ids))
+            .group_by(Interview.organisation_id)
+        ).all()
+    )
+    last_interview = dict(
+        db.session.execute(
+            db.select(Interview.organisation_id, func.max(Interview.held_on))
+            .where(Interview.organisation_id.in_(ids))
+            .group_by(Interview.organisation_id)
+        ).all()
+    )
+    contacts = dict(
+        db.session.execute(
+            db.select(Position.organisation_id, func.count(func.distinct(Position.contact_id)))
+            .where(Position.organisation_id.in_(ids))
+            .group_by(Position.organisation_id)
+        ).all()
+    )
+    last_interaction = dict(
+        db.session.execute(
+            db.select(Interaction.organisation_id, func.max(Interaction.occurred_on))
+            .where(Interaction.organisation_id.in_(ids))
+            .group_by(Interaction.organisation_id)
+        ).all()
+    )
+    summaries = []
+    for org in organisations:
+        dates = [d for d in (last_interview.get(org.id), last_interaction.get(org.id)) if d]
+        summaries.append(
+            OrganisationSummary(
+                organisation=org,
+                interviews=interviews.get(org.id, 0),
+                contacts=contacts.get(org.id, 0),
+                last_contact=max(dates) if dates else None,
+            )
+        )
+    return summaries
+
+
+def people_at(organisation: Organisation) -> list[tuple[Contact, list[Position]]]:
+    """Everyone who works or worked there, with their positions there, current first."""
+    positions = db.session.execute(
+        db.select(Position)
+        .join(Position.contact)
+        .where(Position.organisation_id == organisation.id)
+        .options(db.contains_eager(Position.contact))
+        .order_by(Contact.name, Position.id)
+    ).scalars()
+    people: dict[int, tuple[Contact, list[Position]]] = {}
+    for position in positions:
+        people.setdefault(position.contact_id, (position.contact, []))[1].append(position)
+    return list(people.values())

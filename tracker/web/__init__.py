@@ -1,0 +1,43 @@
+"""Blueprints, one per area of pages, and the helpers every view shares."""
+
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+from flask import Flask, abort
+from flask_login import current_user
+
+from ..db import db
+
+T = TypeVar("T")
+
+
+def owned_or_404(model: type[T], ident: int) -> T:
+    """The row with that id if it belongs to the logged-in user; 404 otherwise, never 403."""
+    row = db.session.get(model, ident)
+    if row is None or row.user_id != current_user.id:
+        abort(404)
+    return row
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """A redirect target only if it stays on this site (no `//host` or `https://host`)."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    if "\\" in target:
+        return default
+    return target
+
+
+def page_number(value: str | None) -> int:
+    """The page requested, clamped to 1 for anything odd."""
+    return int(value) if value and value.isdigit() and 0 < int(value) < 10**6 else 1
+
+
+def register_blueprints(app: Flask) -> None:
+    from . import auth, contacts, home, interviews, organisations
+
+    for module in (auth, home, interviews, organisations, contacts):
+        app.register_blueprint(module.bp)

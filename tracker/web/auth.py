@@ -1,0 +1,123 @@
+"""Register, log in, log out, change password and time zone."""
+
+import logging
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from .. import accounts
+from ..db import db
+from ..forms import ConfirmForm, LoginForm, PasswordChangeForm, ProfileForm, RegisterForm
+from ..security import end_session, start_session
+from . import safe_next
+
+bp = Blueprint("auth", __name__)
+log = logging.getLogger("keepwarm.auth")
+
+
+def _clean(value: str) -> str:
+    """A value safe to log on one line."""
+    return value.replace("\r", "\\r").replace("\n", "\\n")[:254]
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        if accounts.find_user_by_email(form.email.data):
+            form.email.errors.append("An account with this email already exists. Log in instead.")
+        else:
+            user = accounts.create_user(form.email.data, form.password.data, form.timezone.data)
+            db.session.commit()
+            start_session(user)
+            flash("Welcome to Keepwarm. Log your first interview to get started.", "success")
+            return redirect(url_for("home.index"))
+    return render_template("auth/register.html", form=form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        email, address = form.email.data, request.remote_addr or "unknown"
+        throttle = accounts.login_throttle(email, address)
+        if throttle.address_blocked:
+            log.warning("login blocked for address %s", _clean(address))
+            abort(429)
+        if not throttle.allowed:
+            form.password.errors.append(
+                f"Too many failed attempts. Try again in {throttle.retry_after} seconds."
+            )
+            status = 429
+        else:
+            user = accounts.find_user_by_email(email)
+            if accounts.check_password(user, form.password.data):
+                accounts.record_login_success(email)
+                db.session.commit()
+                start_session(user)
+                log.info("login succeeded for user %s", user.id)
+                return redirect(safe_next(request.args.get("next"), url_for("home.index")))
+            accounts.record_login_failure(email, address)
+            db.session.commit()
+            log.warning("login failed for %s from %s", _clean(email), _clean(address))
+            form.password.errors.append("Email or password is not right.")
+            status = 401
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    accounts.end_sessions(current_user)
+    db.session.commit()
+    end_session()
+    flash("You are logged out.", "success")
+    return redirect(url_for("auth.login"))
+
+
+@bp.get("/account")
+@login_required
+def account():
+    return render_template(
+        "auth/account.html",
+        profile=ProfileForm(timezone=current_user.timezone),
+        password=PasswordChangeForm(),
+    )
+
+
+@bp.post("/account/profile")
+@login_required
+def save_profile():
+    profile = ProfileForm()
+    if profile.validate_on_submit():
+        current_user.timezone = profile.timezone.data
+        db.session.commit()
+        flash("Time zone saved.", "success")
+        return redirect(url_for("auth.account"))
+    return render_template("auth/account.html", profile=profile, password=PasswordChangeForm()), 400
+
+
+@bp.post("/account/password")
+@login_required
+def change_password():
+    password = PasswordChangeForm()
+    if password.validate_on_submit():
+        if not accounts.check_password(current_user, password.current_password.data):
+            password.current_password.errors.append("That is not your current password.")
+        else:
+            user = current_user._get_current_object()
+            accounts.change_password(user, password.new_password.data)
+            db.session.commit()
+            # Every other session is now dead; this one starts afresh.
+            start_session(user)
+            flash("Password changed. Other devices have been logged out.", "success")
+            return redirect(url_for("auth.account"))
+    profile = ProfileForm(timezone=current_user.timezone)
+    return render_template("auth/account.html", profile=profile, password=password), 400

@@ -1,0 +1,109 @@
+"""Organisations: the list, one organisation's interviews and people, edit and delete."""
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from ..db import db
+from ..forms import ConfirmForm, OrganisationForm
+from ..models import Interaction, Interview, Organisation, Participant
+from ..organisations import people_at, rename_organisation, summarise
+from . import owned_or_404, page_number
+
+bp = Blueprint("organisations", __name__, url_prefix="/organisations")
+
+
+@bp.get("/")
+@login_required
+def index():
+    page = db.paginate(
+        db.select(Organisation)
+        .filter_by(user_id=current_user.id)
+        .order_by(Organisation.name, Organisation.id),
+        page=page_number(request.args.get("page")),
+        per_page=current_app.config["PER_PAGE"],
+        error_out=False,
+    )
+    return render_template(
+        "organisations/index.html", page=page, summaries=summarise(list(page.items))
+    )
+
+
+@bp.get("/<int:organisation_id>")
+@login_required
+def show(organisation_id: int):
+    organisation = owned_or_404(Organisation, organisation_id)
+    interviews = (
+        db.session.execute(
+            db.select(Interview)
+            .filter_by(organisation_id=organisation.id)
+            .options(db.selectinload(Interview.participants).joinedload(Participant.contact))
+            .order_by(Interview.held_on.desc(), Interview.id.desc())
+        )
+        .scalars()
+        .all()
+    )
+    roles: dict[int, list[tuple[Interview, str]]] = {}
+    for interview in interviews:
+        for participant in interview.participants:
+            roles.setdefault(participant.contact_id, []).append((interview, participant.role))
+    interactions = (
+        db.session.execute(
+            db.select(Interaction)
+            .filter_by(organisation_id=organisation.id)
+            .order_by(Interaction.occurred_on.desc(), Interaction.id.desc())
+            .limit(50)
+        )
+        .scalars()
+        .all()
+    )
+    summary = summarise([organisation])[0]
+    return render_template(
+        "organisations/show.html",
+        organisation=organisation,
+        summary=summary,
+        interviews=interviews,
+        people=people_at(organisation),
+        roles=roles,
+        interactions=interactions,
+    )
+
+
+@bp.route("/<int:organisation_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(organisation_id: int):
+    organisation = owned_or_404(Organisation, organisation_id)
+    form = OrganisationForm(obj=organisation)
+    if form.validate_on_submit():
+        if rename_organisation(organisation, form.name.data):
+            organisation.website = form.website.data or ""
+            organisation.notes = form.notes.data or ""
+            db.session.commit()
+            flash("Organisation saved.", "success")
+            return redirect(url_for("organisations.show", organisation_id=organisation.id))
+        form.name.errors.append("You already have an organisation with this name.")
+    status = 400 if form.errors else 200
+    return render_template("organisations/edit.html", form=form, organisation=organisation), status
+
+
+@bp.route("/<int:organisation_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete(organisation_id: int):
+    organisation = owned_or_404(Organisation, organisation_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        db.session.delete(organisation)
+        db.session.commit()
+        flash(f"{organisation.name} deleted.", "success")
+        return redirect(url_for("organisations.index"))
+    return render_template(
+        "confirm_delete.html",
+        form=form,
+        title=f"Delete {organisation.name}?",
+        consequences=[
+            "Every interview logged at this organisation.",
+            "The record of who worked here, and the interactions and follow-ups "
+            "logged for the organisation.",
+        ],
+        keeps="The people stay in your contacts, with their other jobs.",
+        cancel=url_for("organisations.show", organisation_id=organisation.id),
+    )
