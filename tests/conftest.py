@@ -168,3 +168,13 @@ def form_errors(html: str) -> list[str]:
 
 def utc(*args) -> datetime:
     return datetime(*args, tzinfo=UTC)
+
+
+def pytest_addoption(parser) -> None:
+    """`--screenshots DIR`: where tests/browser/test_screenshots.py saves its PNGs."""
+    parser.addoption(
+        "--screenshots",
+        metavar="DIR",
+        default=None,
+        help="save the README screenshots into DIR instead of a temporary folder",
+    )
