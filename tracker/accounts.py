@@ -4,6 +4,7 @@ Use cases here add and flush; the caller commits once.
 """
 
 import contextlib
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -39,8 +40,14 @@ def common_passwords() -> frozenset[str]:
     return frozenset(line.strip().casefold() for line in text.splitlines() if line.strip())
 
 
+def _normalise_password(password: str) -> str:
+    """NFKC, so the same characters typed on another system or keyboard still match."""
+    return unicodedata.normalize("NFKC", password)
+
+
 def password_problem(password: str) -> str | None:
     """Why a new password is not acceptable, or None. No composition rules."""
+    password = _normalise_password(password)
     if len(password) < MIN_PASSWORD_LENGTH:
         return f"Use at least {MIN_PASSWORD_LENGTH} characters."
     if len(password) > MAX_PASSWORD_LENGTH:
@@ -51,7 +58,7 @@ def password_problem(password: str) -> str | None:
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher.hash(_normalise_password(password))
 
 
 def normalise_email(email: str) -> str:
@@ -76,6 +83,7 @@ def create_user(email: str, password: str, timezone: str) -> User:
 
 def check_password(user: User | None, password: str) -> bool:
     """Verify a password, rehashing when the hasher's parameters have changed."""
+    password = _normalise_password(password)
     if user is None:
         with contextlib.suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password)
@@ -85,7 +93,7 @@ def check_password(user: User | None, password: str) -> bool:
     except (VerificationError, InvalidHashError):
         return False
     if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+        user.password_hash = _hasher.hash(password)
     return True
 
 
