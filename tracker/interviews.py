@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
+from . import followups
 from .db import db
 from .models import (
     Contact,
     Interview,
+    Organisation,
     Outcome,
     Participant,
     ParticipantRole,
@@ -98,6 +100,40 @@ def _resolve_person(user: User, organisation_id: int, person: PersonInput) -> Co
     return contact
 
 
+def _move_positions(interview: Interview, organisation: Organisation, picked: set[int]) -> None:
+    """The interview was really at `organisation`: so were the people who stay in it.
+
+    A job recorded only because the person was met at this interview (it has no dates,
+    unlike a recorded move) goes with it, unless they were met at another interview there.
+    """
+    previous = interview.organisation_id
+    for participant in interview.participants:
+        contact = participant.contact
+        if contact.id not in picked:
+            continue
+        met_there_again = db.session.execute(
+            db.select(Participant.id)
+            .join(Interview, Participant.interview_id == Interview.id)
+            .where(
+                Participant.contact_id == contact.id,
+                Interview.organisation_id == previous,
+                Interview.id != interview.id,
+            )
+            .limit(1)
+        ).first()
+        if met_there_again:
+            continue
+        already_there = any(p.organisation_id == organisation.id for p in contact.positions)
+        for position in list(contact.positions):
+            if position.organisation_id != previous or position.started_on or position.ended_on:
+                continue
+            if already_there:
+                contact.positions.remove(position)
+            else:
+                position.organisation = organisation
+                already_there = True
+
+
 def save_interview(
     user: User, data: InterviewInput, interview: Interview | None = None
 ) -> Interview:
@@ -106,6 +142,9 @@ def save_interview(
     if interview is None:
         interview = Interview(user_id=user.id)
         db.session.add(interview)
+    elif interview.organisation_id != organisation.id:
+        picked = {person.contact_id for person in data.people if person.contact_id}
+        _move_positions(interview, organisation, picked)
     interview.organisation = organisation
     interview.role = data.role
     interview.held_on = data.held_on
@@ -128,4 +167,6 @@ def save_interview(
         kept[contact.id] = participant
     interview.participants = list(kept.values())
     db.session.flush()
+    removed = [existing[i].contact for i in existing if i not in kept]
+    followups.after_interview_saved(user, interview, removed)
     return interview

@@ -110,6 +110,14 @@ class User(UserMixin, db.Model):
     session_version: Mapped[int] = mapped_column(default=1)
     digest_enabled: Mapped[bool] = mapped_column(default=True)
     digest_hour: Mapped[int] = mapped_column(default=8)
+    # The follow-up playbook's numbers (see tracker.playbook.Settings for their meaning).
+    thank_you_after_days: Mapped[int] = mapped_column(default=1)
+    stale_after_days: Mapped[int] = mapped_column(default=7)
+    feedback_after_days: Mapped[int] = mapped_column(default=7)
+    status_check_after_days: Mapped[int] = mapped_column(default=7)
+    first_check_in_days: Mapped[int] = mapped_column(default=90)
+    second_check_in_days: Mapped[int] = mapped_column(default=180)
+    repeat_check_in_days: Mapped[int] = mapped_column(default=180)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     def get_id(self) -> str:
@@ -293,6 +301,8 @@ class FollowUp(db.Model):
         _enum(FollowUpStatus), default=FollowUpStatus.OPEN
     )
     note: Mapped[str] = mapped_column(Text, default="")
+    # The user chose the date (snooze, edit, reopen): re-planning keeps a later choice.
+    moved: Mapped[bool] = mapped_column(default=False)
     # Bumped on every change of date, time or text (the calendar's SEQUENCE).
     revision: Mapped[int] = mapped_column(default=0)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -301,3 +311,50 @@ class FollowUp(db.Model):
 
     contact: Mapped[Contact | None] = relationship()
     organisation: Mapped[Organisation | None] = relationship()
+    interview: Mapped[Interview | None] = relationship()
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+class Outbox(db.Model):
+    """Every email, written here first and sent from here: nothing is silently dropped."""
+
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_user", "user_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    # Idempotency: one row per purpose, e.g. "digest:<user>:<local date>".
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    local_date: Mapped[date | None]
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    # The whole message as composed once, so every retry sends the same bytes and Message-ID.
+    message: Mapped[str] = mapped_column(Text)
+    message_id: Mapped[str] = mapped_column(String(300))
+    status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus), default=OutboxStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class JobRun(db.Model):
+    """When each scheduled job last ran and last succeeded, for the delivery page."""
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str] = mapped_column(Text, default="")
