@@ -8,8 +8,9 @@ from datetime import date, time, timedelta
 
 from sqlalchemy import func
 
-from . import playbook
+from . import drafts, playbook
 from .clock import local_today, utcnow
+from .dates import short_date
 from .db import db
 from .models import (
     Contact,
@@ -291,3 +292,92 @@ def due_count(user: User, today: date) -> int:
         .select_from(FollowUp)
         .where(FollowUp.user_id == user.id, FollowUp.status == OPEN, FollowUp.due_on <= today)
     ).scalar_one()
+
+
+@dataclass(frozen=True)
+class Item:
+    """A follow-up with everything a page, an email or a calendar says about it."""
+
+    follow_up: FollowUp
+    reason: str
+    summary: str
+    mailto: str | None
+    where_met: str
+    last_note: str
+    contact_name: str
+    organisation_name: str
+
+
+def describe(follow_ups: list[FollowUp], today: date) -> list[Item]:
+    """Words, drafts and context for many follow-ups in two extra queries."""
+    pairs = {(f.interview_id, f.contact_id) for f in follow_ups if f.interview_id and f.contact_id}
+    topics: dict[tuple[int, int], str] = {}
+    if pairs:
+        rows = db.session.execute(
+            db.select(Participant.interview_id, Participant.contact_id, Participant.topics).where(
+                Participant.interview_id.in_({i for i, _ in pairs}),
+                Participant.contact_id.in_({c for _, c in pairs}),
+            )
+        ).all()
+        topics = {(r.interview_id, r.contact_id): r.topics for r in rows}
+    contact_ids = {f.contact_id for f in follow_ups if f.contact_id}
+    last_notes: dict[int, str] = {}
+    if contact_ids:
+        rows = db.session.execute(
+            db.select(Interaction.contact_id, Interaction.note)
+            .where(Interaction.contact_id.in_(contact_ids), Interaction.note != "")
+            .order_by(Interaction.occurred_on, Interaction.id)
+        ).all()
+        last_notes = {r.contact_id: r.note for r in rows}  # the latest wins
+    items = []
+    for f in follow_ups:
+        interview = f.interview
+        organisation = f.organisation.name if f.organisation else ""
+        ctx = drafts.Context(
+            kind=f.kind,
+            title=f.title,
+            contact_name=f.contact.name if f.contact else "",
+            contact_email=f.contact.email if f.contact else "",
+            organisation=organisation,
+            role=interview.role if interview else "",
+            stage=interview.stage.value if interview else "",
+            held_on=interview.held_on if interview else None,
+            topics=topics.get((f.interview_id, f.contact_id), ""),
+        )
+        where_met = ""
+        if interview is not None:
+            stage = drafts.STAGE_WORDS.get(interview.stage.value, "interview")
+            where_met = (
+                f"Met at the {stage} for {interview.role} on {short_date(interview.held_on, today)}"
+            )
+        items.append(
+            Item(
+                follow_up=f,
+                reason=drafts.reason(ctx, today),
+                summary=drafts.summary(ctx),
+                mailto=drafts.mailto(ctx, today) if f.contact else None,
+                where_met=where_met,
+                last_note=last_notes.get(f.contact_id, "") if f.contact_id else "",
+                contact_name=ctx.contact_name,
+                organisation_name=organisation,
+            )
+        )
+    return items
+
+
+def due_for_digest(user: User, today: date) -> list[FollowUp]:
+    """Open follow-ups due today or overdue, oldest first, with what they refer to."""
+    return list(
+        db.session.execute(
+            db.select(FollowUp)
+            .where(FollowUp.user_id == user.id, FollowUp.status == OPEN, FollowUp.due_on <= today)
+            .options(
+                db.joinedload(FollowUp.contact),
+                db.joinedload(FollowUp.organisation),
+                db.joinedload(FollowUp.interview),
+            )
+            .order_by(FollowUp.due_on, FollowUp.id)
+        )
+        .scalars()
+        .unique()
+    )
