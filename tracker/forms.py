@@ -67,8 +67,13 @@ NAME_MAX = 200
 NOTES_MAX = 10_000
 
 
+# Control characters nobody types on purpose; PostgreSQL refuses NUL outright.
+_CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\t\n\r")
+
+
 def strip(value: str | None) -> str | None:
-    return value.strip() if isinstance(value, str) else value
+    """Trim surrounding space and drop invisible control characters."""
+    return value.translate(_CONTROL).strip() if isinstance(value, str) else value
 
 
 def zone_choices() -> list[str]:
@@ -157,6 +162,7 @@ class PersonForm(Form):
         coerce=int,
         default=0,
         choices=[SelectChoice(0, "Someone new")],
+        invalid_choice_message="Pick someone from the list, or “Someone new” and type a name.",
     )
     name = StringField("Name", validators=[Length(max=NAME_MAX)], filters=[strip])
     title = StringField("Job title", validators=[Length(max=NAME_MAX)], filters=[strip])

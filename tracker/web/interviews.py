@@ -18,13 +18,16 @@ bp = Blueprint("interviews", __name__, url_prefix="/interviews")
 BLANK_ROWS = 1
 
 
-def _offer_known_people(form: InterviewForm) -> None:
-    """Fill each row's "met before" picker with people known at the chosen organisation."""
+def _offer_known_people(form: InterviewForm, interview: Interview | None) -> None:
+    """Fill each row's "met before" picker: people known at the chosen organisation, and
+    those already in the interview (so moving it to another organisation keeps them)."""
     organisation = find_organisation(current_user.id, form.organisation.data or "")
-    choices = [SelectChoice(0, "Someone new")]
+    people = {p.contact_id: p.contact for p in interview.participants} if interview else {}
     if organisation is not None:
-        for contact in known_people(current_user.id, organisation.id):
-            choices.append(SelectChoice(contact.id, contact.name))
+        people.update((c.id, c) for c in known_people(current_user.id, organisation.id))
+    choices = [SelectChoice(0, "Someone new")]
+    for contact in sorted(people.values(), key=lambda c: (c.name.casefold(), c.id)):
+        choices.append(SelectChoice(contact.id, contact.name))
     for entry in form.people:
         entry.form.contact_id.choices = choices
 
@@ -57,10 +60,10 @@ def _input_from(form: InterviewForm) -> InterviewInput:
 
 def _handle(form: InterviewForm, interview: Interview | None):
     """Shared by new and edit: add a row, or validate and save everything at once."""
-    _offer_known_people(form)
+    _offer_known_people(form, interview)
     if request.method == "POST" and form.add_person.data:
         form.people.append_entry()
-        _offer_known_people(form)
+        _offer_known_people(form, interview)
         return None
     if form.validate_on_submit():
         saved = save_interview(current_user, _input_from(form), interview)

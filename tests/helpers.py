@@ -1,0 +1,67 @@
+"""Helpers shared by the page tests: form payloads, field errors, row counts."""
+
+import html
+import re
+
+from tracker.db import db
+
+INTERVIEW_DEFAULTS = {
+    "organisation": "Acme",
+    "role": "Backend Engineer",
+    "held_on": "2026-11-20",
+    "start_time": "",
+    "stage": "onsite",
+    "outcome": "pending",
+    "interest": "4",
+    "notes": "",
+}
+
+
+def interview_form(people: list[dict] | None = None, **fields) -> dict:
+    """The fields a browser posts for the interview form, people rows flattened."""
+    data = {**INTERVIEW_DEFAULTS, **fields}
+    for index, person in enumerate(people or []):
+        row = {"contact_id": "0", "role": "interviewer", **person}
+        for key, value in row.items():
+            data[f"people-{index}-{key}"] = str(value)
+    return data
+
+
+def field_error(page: str, field_id: str) -> str | None:
+    """The error message shown next to the field with that id, or None."""
+    match = re.search(rf'<p class="error" id="{re.escape(field_id)}-error">([^<]+)</p>', page)
+    return html.unescape(match.group(1)) if match else None
+
+
+def field_value(page: str, field_id: str) -> str | None:
+    """The value an input is rendered with (unescaped), or None if it has none."""
+    tag = re.search(rf'<input[^>]*\bid="{re.escape(field_id)}"[^>]*>', page)
+    if tag is None:
+        return None
+    value = re.search(r'\bvalue="([^"]*)"', tag.group(0))
+    return html.unescape(value.group(1)) if value else None
+
+
+def textarea_value(page: str, field_id: str) -> str | None:
+    match = re.search(
+        rf'<textarea[^>]*\bid="{re.escape(field_id)}"[^>]*>\r?\n?(.*?)</textarea>', page, re.S
+    )
+    return html.unescape(match.group(1)) if match else None
+
+
+def selected_option(page: str, field_id: str) -> str | None:
+    select = re.search(rf'<select[^>]*\bid="{re.escape(field_id)}"[^>]*>(.*?)</select>', page, re.S)
+    if select is None:
+        return None
+    chosen = re.search(r'<option[^>]*\bselected\b[^>]*value="([^"]*)"', select.group(1))
+    chosen = chosen or re.search(r'<option[^>]*value="([^"]*)"[^>]*\bselected\b', select.group(1))
+    return html.unescape(chosen.group(1)) if chosen else None
+
+
+def row_counts(app) -> dict[str, int]:
+    """How many rows every table holds."""
+    with app.app_context():
+        return {
+            table.name: db.session.execute(db.select(db.func.count()).select_from(table)).scalar()
+            for table in db.metadata.sorted_tables
+        }
