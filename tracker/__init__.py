@@ -28,6 +28,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config["MIGRATIONS_DIR"] = ROOT / "migrations"
     app.config.from_mapping(config.from_environment(instance))
     app.config.from_mapping(test_config)
+    config.follow_base_url(app.config, explicit=test_config)
     config.refuse_unsafe(app.config)
 
     db.init_app(app)

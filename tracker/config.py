@@ -27,24 +27,37 @@ def load_secret_key(instance_path: Path) -> str:
 def from_environment(instance_path: Path) -> dict:
     """Build the configuration mapping from environment variables."""
     default_db = f"sqlite:///{instance_path / 'keepwarm.sqlite3'}"
-    base_url = os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
-    https = base_url.startswith("https://")
     return {
         "SECRET_KEY": load_secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(
             os.environ.get("DATABASE_URL", default_db)
         ),
-        "BASE_URL": base_url,
+        "BASE_URL": os.environ.get("BASE_URL", "http://127.0.0.1:5000"),
         "SMTP_HOST": os.environ.get("SMTP_HOST", ""),
         "SMTP_PORT": int(os.environ.get("SMTP_PORT", "587")),
         "SMTP_USERNAME": os.environ.get("SMTP_USERNAME", ""),
         "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD", ""),
         "SMTP_SECURITY": os.environ.get("SMTP_SECURITY", "starttls"),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "Keepwarm <keepwarm@localhost>"),
+    }
+
+
+def follow_base_url(settings: dict, explicit: dict) -> None:
+    """Cookie and URL settings that follow BASE_URL, wherever it came from.
+
+    Over https the session cookie is `Secure` and `__Host-` prefixed (no Domain, Path=/);
+    a setting given explicitly (in `explicit`) is kept.
+    """
+    settings["BASE_URL"] = settings["BASE_URL"].rstrip("/")
+    https = settings["BASE_URL"].startswith("https://")
+    derived = {
         "SESSION_COOKIE_SECURE": https,
         "SESSION_COOKIE_NAME": "__Host-session" if https else "session",
         "PREFERRED_URL_SCHEME": "https" if https else "http",
     }
+    for key, value in derived.items():
+        if key not in explicit:
+            settings[key] = value
 
 
 def normalise_database_url(url: str) -> str:
