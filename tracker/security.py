@@ -59,17 +59,27 @@ def _expired(now: datetime) -> bool:
     )
 
 
+def _back_to_login(message: str) -> Response:
+    """End what is left of the session and ask for a login, then come back here."""
+    end_session()
+    flash(message, "info")
+    here = request.full_path if request.query_string else request.path
+    wanted = here if request.method == "GET" and here != "/" else None
+    return redirect(url_for("auth.login", next=wanted))
+
+
 def enforce_session_lifetime() -> Response | None:
-    """Idle and absolute time-outs, checked on every request of a logged-in user."""
-    if request.endpoint == "static" or not current_user.is_authenticated:
+    """Revoked and timed-out sessions, checked on every request (idle and absolute)."""
+    if request.endpoint == "static":
+        return None
+    if not current_user.is_authenticated:
+        # A cookie naming a user whose sessions were ended (logout elsewhere, new password).
+        if "_user_id" in session and request.endpoint not in ("auth.login", "auth.register"):
+            return _back_to_login("You have been logged out. Please log in again.")
         return None
     now = utcnow()
     if _expired(now):
-        end_session()
-        flash("Your session has expired. Please log in again.", "info")
-        return redirect(
-            url_for("auth.login", next=request.full_path if request.method == "GET" else None)
-        )
+        return _back_to_login("Your session has expired. Please log in again.")
     session["seen_at"] = now.timestamp()
     return None
 

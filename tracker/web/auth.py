@@ -34,7 +34,7 @@ def register():
             start_session(user)
             flash("Welcome to Keepwarm. Log your first interview to get started.", "success")
             return redirect(url_for("home.index"))
-    return render_template("auth/register.html", form=form)
+    return render_template("auth/register.html", form=form), 400 if form.errors else 200
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -42,7 +42,7 @@ def login():
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
     form = LoginForm()
-    status = 200
+    status = 400 if form.is_submitted() else 200
     if form.validate_on_submit():
         email, address = form.email.data, request.remote_addr or "unknown"
         throttle = accounts.login_throttle(email, address)
