@@ -4,6 +4,7 @@ Use cases here add and flush; the caller commits once.
 """
 
 import contextlib
+import math
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -136,8 +137,9 @@ def account_delay(failures: int) -> timedelta:
     """Delay before the next try after `failures` failures: doubles after the free ones."""
     if failures < ACCOUNT_FREE_FAILURES:
         return timedelta(0)
-    seconds = 2 ** (failures - ACCOUNT_FREE_FAILURES)
-    return min(timedelta(seconds=seconds), ACCOUNT_MAX_DELAY)
+    # Capped before the power: 2**n seconds overflows timedelta after ~50 failures.
+    doublings = min(failures - ACCOUNT_FREE_FAILURES, 30)
+    return min(timedelta(seconds=2**doublings), ACCOUNT_MAX_DELAY)
 
 
 def login_throttle(email: str, address: str, now: datetime | None = None) -> Throttle:
@@ -149,13 +151,19 @@ def login_throttle(email: str, address: str, now: datetime | None = None) -> Thr
         and now - by_address.window_started_at < ADDRESS_WINDOW
         and by_address.failures >= ADDRESS_MAX_FAILURES
     ):
-        return Throttle(address_blocked=True)
+        wait_until = by_address.window_started_at + ADDRESS_WINDOW
+        return Throttle(address_blocked=True, retry_after=_seconds_until(wait_until, now))
     by_account = _row(_account_key(email))
     if by_account and now - by_account.last_failure_at < ACCOUNT_WINDOW:
         wait_until = by_account.last_failure_at + account_delay(by_account.failures)
         if wait_until > now:
-            return Throttle(retry_after=max(1, int((wait_until - now).total_seconds() + 0.999)))
+            return Throttle(retry_after=_seconds_until(wait_until, now))
     return Throttle()
+
+
+def _seconds_until(moment: datetime, now: datetime) -> int:
+    """Whole seconds to wait, rounded up, at least one."""
+    return max(1, math.ceil((moment - now).total_seconds()))
 
 
 def record_login_failure(email: str, address: str, now: datetime | None = None) -> None:
