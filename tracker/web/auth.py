@@ -37,6 +37,16 @@ def register():
     return render_template("auth/register.html", form=form), 400 if form.errors else 200
 
 
+def _too_many_attempts(retry_after: int):
+    """The address has failed too often: no form, just when to come back."""
+    page = render_template(
+        "error.html",
+        title="Too many attempts",
+        message="Too many failed logins from your network. Wait a few minutes and try again.",
+    )
+    return page, 429, {"Retry-After": str(retry_after)}
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
@@ -48,12 +58,15 @@ def login():
         throttle = accounts.login_throttle(email, address)
         if throttle.address_blocked:
             log.warning("login blocked for address %s", _clean(address))
-            abort(429)
+            return _too_many_attempts(throttle.retry_after)
         if not throttle.allowed:
+            log.warning("login throttled for %s from %s", _clean(email), _clean(address))
+            wait = throttle.retry_after
             form.password.errors.append(
-                f"Too many failed attempts. Try again in {throttle.retry_after} seconds."
+                f"Too many failed attempts. Try again in {wait} second{'s' if wait > 1 else ''}."
             )
-            status = 429
+            page = render_template("auth/login.html", form=form)
+            return page, 429, {"Retry-After": str(wait)}
         else:
             user = accounts.find_user_by_email(email)
             if accounts.check_password(user, form.password.data):
