@@ -65,3 +65,14 @@ def row_counts(app) -> dict[str, int]:
             table.name: db.session.execute(db.select(db.func.count()).select_from(table)).scalar()
             for table in db.metadata.sorted_tables
         }
+
+
+def cheap_password_hashing(monkeypatch) -> None:
+    """argon2 at its real cost takes a noticeable time per login; these tests are not about it."""
+    from argon2 import PasswordHasher
+
+    from tracker import accounts
+
+    monkeypatch.setattr(
+        accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    )

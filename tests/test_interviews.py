@@ -5,6 +5,7 @@ from datetime import date, time
 
 import pytest
 from helpers import (
+    cheap_password_hashing,
     field_error,
     field_value,
     interview_form,
@@ -20,6 +21,7 @@ from tracker.models import (
     Contact,
     FollowUp,
     FollowUpKind,
+    FollowUpStatus,
     Interview,
     Organisation,
     Outcome,
@@ -32,6 +34,11 @@ from tracker.models import (
 from tracker.organisations import find_or_create_organisation
 
 both_databases = pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def _cheap_hashing(monkeypatch):
+    cheap_password_hashing(monkeypatch)
 
 
 def interview_input(organisation: str = "Acme", people: list[PersonInput] = (), **fields):
@@ -717,3 +724,25 @@ def test_delete_removes_the_interview_and_what_hangs_off_it_only(client, app, us
 
 def all_rows_where(model, **criteria) -> list:
     return list(db.session.execute(db.select(model).filter_by(**criteria)).scalars())
+
+
+def test_people_met_at_a_deleted_interview_are_planned_from_the_others(
+    client, app, user, make_interview
+):
+    make_interview(
+        user, "Acme", held_on=date(2026, 6, 1), outcome=Outcome.DECLINED, people=[{"name": "Dana"}]
+    )
+    with app.app_context():
+        dana = db.session.execute(db.select(Contact.id)).scalar_one()
+    latest = make_interview(
+        user,
+        "Acme",
+        held_on=date(2026, 10, 1),
+        outcome=Outcome.DECLINED,
+        people=[{"contact_id": dana}],
+    )
+    assert client.post(f"/interviews/{latest}/delete").status_code == 302
+    with app.app_context():
+        open_ones = all_rows_where(FollowUp, contact_id=dana, status=FollowUpStatus.OPEN)
+        assert open_ones, "Dana was left with nothing planned"
+        assert all(f.interview_id != latest for f in open_ones)

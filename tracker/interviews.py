@@ -170,3 +170,13 @@ def save_interview(
     removed = [existing[i].contact for i in existing if i not in kept]
     followups.after_interview_saved(user, interview, removed)
     return interview
+
+
+def delete_interview(user: User, interview: Interview) -> None:
+    """Delete the interview and what it planned; the people met stay, re-planned without it."""
+    contacts = [participant.contact for participant in interview.participants]
+    db.session.delete(interview)
+    db.session.flush()
+    db.session.expire_all()  # the database cascaded: drop what the session remembers
+    for contact in contacts:
+        followups.replan_contact(user, contact)

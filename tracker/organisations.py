@@ -5,8 +5,9 @@ from datetime import date
 
 from sqlalchemy import func
 
+from . import followups
 from .db import db
-from .models import Contact, Interaction, Interview, Organisation, Position
+from .models import Contact, Interaction, Interview, Organisation, Participant, Position, User
 
 
 def name_key(name: str) -> str:
@@ -39,6 +40,28 @@ def rename_organisation(organisation: Organisation, name: str) -> bool:
     organisation.name = " ".join(name.split())
     organisation.name_key = name_key(name)
     return True
+
+
+def delete_organisation(user: User, organisation: Organisation) -> None:
+    """Delete it with its interviews, jobs there, interactions and follow-ups.
+
+    The people stay; anyone met there is re-planned from what is left (another
+    interview elsewhere still earns them a check-in).
+    """
+    contacts = list(
+        db.session.execute(
+            db.select(Contact)
+            .join(Participant, Participant.contact_id == Contact.id)
+            .join(Interview, Participant.interview_id == Interview.id)
+            .where(Interview.organisation_id == organisation.id)
+            .distinct()
+        ).scalars()
+    )
+    db.session.delete(organisation)
+    db.session.flush()
+    db.session.expire_all()  # the database cascaded: drop what the session remembers
+    for contact in contacts:
+        followups.replan_contact(user, contact)
 
 
 def organisation_names(user_id: int, limit: int = 500) -> list[str]:

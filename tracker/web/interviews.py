@@ -8,7 +8,13 @@ from ..clock import local_today
 from ..dates import local_time
 from ..db import db
 from ..forms import ConfirmForm, InterviewForm
-from ..interviews import InterviewInput, PersonInput, known_people, save_interview
+from ..interviews import (
+    InterviewInput,
+    PersonInput,
+    delete_interview,
+    known_people,
+    save_interview,
+)
 from ..models import Interview, Organisation, Outcome, ParticipantRole, Stage
 from ..organisations import find_organisation, organisation_names
 from . import owned_or_404
@@ -146,7 +152,7 @@ def delete(interview_id: int):
     form = ConfirmForm()
     if form.validate_on_submit():
         organisation_id = interview.organisation_id
-        db.session.delete(interview)
+        delete_interview(current_user, interview)
         db.session.commit()
         flash("Interview deleted. The people you met stay in your contacts.", "success")
         return redirect(url_for("organisations.show", organisation_id=organisation_id))

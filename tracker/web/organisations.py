@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 from ..db import db
 from ..forms import ConfirmForm, OrganisationForm
 from ..models import Interaction, Interview, Organisation, Participant
-from ..organisations import people_at, rename_organisation, summarise
+from ..organisations import delete_organisation, people_at, rename_organisation, summarise
 from . import owned_or_404, page_number
 
 bp = Blueprint("organisations", __name__, url_prefix="/organisations")
@@ -91,9 +91,10 @@ def delete(organisation_id: int):
     organisation = owned_or_404(Organisation, organisation_id)
     form = ConfirmForm()
     if form.validate_on_submit():
-        db.session.delete(organisation)
+        name = organisation.name
+        delete_organisation(current_user, organisation)
         db.session.commit()
-        flash(f"{organisation.name} deleted.", "success")
+        flash(f"{name} deleted.", "success")
         return redirect(url_for("organisations.index"))
     return render_template(
         "confirm_delete.html",
