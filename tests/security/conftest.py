@@ -98,6 +98,7 @@ def make_owner(app, make_user, make_interview, login):
             db.session.commit()
             ids = _ids_of(user.id)
         client = login(user, as_client=app.test_client())
-        return Owner(user, client, ids, (organisation, person, f"{label.title()} Role"))
+        markers = (organisation, person, f"{label.title()} Role", f"notes of {label}", user.email)
+        return Owner(user, client, ids, markers)
 
     return make
