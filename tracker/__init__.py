@@ -1,12 +1,13 @@
 """Keepwarm: the application factory. It configures and registers; it starts nothing."""
 
+import os
 from pathlib import Path
 
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from . import config, db, security
-from .clock import local_today
+from .clock import clock_from_environment, local_today
 from .dates import clock_time, local_time, overdue_words, relative_day, short_date
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,12 +23,17 @@ def create_app(test_config: dict | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
     )
     test_config = test_config or {}
-    instance = Path(test_config.get("INSTANCE_PATH", app.instance_path))
+    # KEEPWARM_INSTANCE moves the instance folder (a worker process started by a test).
+    instance = Path(
+        test_config.get("INSTANCE_PATH") or os.environ.get("KEEPWARM_INSTANCE") or app.instance_path
+    )
     app.instance_path = str(instance)
     app.config.from_mapping(config.DEFAULTS)
     app.config["MIGRATIONS_DIR"] = ROOT / "migrations"
     app.config.from_mapping(config.from_environment(instance))
     app.config.from_mapping(test_config)
+    if "NOW" not in test_config and (clock := clock_from_environment()):
+        app.config["NOW"] = clock
     config.follow_base_url(app.config, explicit=test_config)
     config.refuse_unsafe(app.config)
 
