@@ -39,6 +39,16 @@ def from_environment(instance_path: Path) -> dict:
         "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD", ""),
         "SMTP_SECURITY": os.environ.get("SMTP_SECURITY", "starttls"),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "Keepwarm <keepwarm@localhost>"),
+        **delivery_tuning_from_environment(),
+    }
+
+
+def delivery_tuning_from_environment() -> dict:
+    """Outbox and scheduler numbers (see DEFAULTS) overridden by same-named variables."""
+    return {
+        name: type(default)(os.environ[name])
+        for name, default in DELIVERY_TUNING.items()
+        if os.environ.get(name)
     }
 
 
@@ -68,6 +78,22 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+# Outbox and scheduler numbers; each can be overridden by an environment variable.
+DELIVERY_TUNING = {
+    # How long a claimed email is reserved for its sender before another may retry it.
+    "OUTBOX_LEASE_SECONDS": 300,
+    # Attempts before an email is marked failed; waits double from the base, with jitter.
+    "OUTBOX_MAX_ATTEMPTS": 8,
+    "OUTBOX_BACKOFF_SECONDS": 60,
+    "OUTBOX_BACKOFF_MAX_SECONDS": 6 * 3600,
+    # Sent, cancelled and expired rows older than this are deleted; failed ones are kept.
+    "OUTBOX_KEEP_DAYS": 180,
+    "SMTP_TIMEOUT_SECONDS": 30,
+    # How often the outbox is dispatched, and how often a waiting scheduler retries the lock.
+    "SCHEDULER_TICK_SECONDS": 10,
+    "SCHEDULER_LOCK_POLL_SECONDS": 5,
+}
+
 DEFAULTS = {
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
@@ -77,6 +103,7 @@ DEFAULTS = {
     "SESSION_ABSOLUTE_HOURS": 12,
     "PER_PAGE": 50,
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    **DELIVERY_TUNING,
 }
 
 

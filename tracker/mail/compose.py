@@ -1,0 +1,150 @@
+"""Composing emails: the daily digest (text, HTML, .ics) and the test email.
+
+A message is composed once, when it is put in the outbox, and stored whole: every retry
+sends the same bytes with the same Message-ID and Date. EmailMessage refuses CR or LF
+in a header value, so nothing a user typed can add a header.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, make_msgid
+from urllib.parse import urlsplit
+
+from flask import current_app, render_template
+
+from .. import calendar, tokens
+from ..dates import overdue_words, short_date
+from ..followups import Item
+from ..models import User
+
+NO_ORGANISATION = "Other follow-ups"
+# Headers are written on one line up to RFC 5322's limit: folding a long List-Unsubscribe
+# URL would turn it into an encoded word that no mail client reads as a URL.
+STORAGE_POLICY = SMTP.clone(max_line_length=998)
+
+
+@dataclass(frozen=True)
+class DigestLine:
+    """One follow-up as the digest shows it, links included."""
+
+    summary: str
+    reason: str
+    due: str
+    overdue: bool
+    where_met: str
+    last_note: str
+    done_url: str
+    reached_out_url: str
+    snooze_url: str
+
+
+@dataclass(frozen=True)
+class DigestGroup:
+    organisation: str
+    lines: list[DigestLine]
+
+
+def subject_for(count: int, overdue: int) -> str:
+    """ "3 follow-ups due today", with how many of them are overdue when any are."""
+    noun = "follow-up" if count == 1 else "follow-ups"
+    subject = f"{count} {noun} due today"
+    return f"{subject} ({overdue} overdue)" if overdue else subject
+
+
+def action_url(base_url: str, item: Item, action: str) -> str:
+    token = tokens.action_token(item.follow_up.id, action, item.follow_up.revision)
+    return f"{base_url}/email/action/{token}"
+
+
+def unsubscribe_url(base_url: str, user_id: int) -> str:
+    return f"{base_url}/email/unsubscribe/{tokens.unsubscribe_token(user_id)}"
+
+
+def group_by_organisation(items: Sequence[Item], today: date, base_url: str) -> list[DigestGroup]:
+    """Organisations in the order of their most overdue item; people without one last."""
+    groups: dict[str, list[DigestLine]] = {}
+    for item in sorted(items, key=lambda i: (i.follow_up.due_on, i.follow_up.id)):
+        due_on = item.follow_up.due_on
+        groups.setdefault(item.organisation_name or NO_ORGANISATION, []).append(
+            DigestLine(
+                summary=item.summary,
+                reason=item.reason,
+                due=overdue_words(due_on, today),
+                overdue=due_on < today,
+                where_met=item.where_met,
+                last_note=item.last_note,
+                done_url=action_url(base_url, item, "done"),
+                reached_out_url=action_url(base_url, item, "reached-out"),
+                snooze_url=action_url(base_url, item, "snooze"),
+            )
+        )
+    ordered = sorted(groups.items(), key=lambda pair: pair[0] == NO_ORGANISATION)
+    return [DigestGroup(name, lines) for name, lines in ordered]
+
+
+def _base_message(user: User, subject: str, now: datetime) -> EmailMessage:
+    """Headers every email from Keepwarm has: addresses, Date, Message-ID, Auto-Submitted."""
+    config = current_app.config
+    message = EmailMessage(policy=SMTP)
+    message["From"] = config["MAIL_FROM"]
+    message["To"] = user.email
+    message["Subject"] = subject
+    message["Date"] = format_datetime(now)
+    host = urlsplit(config["BASE_URL"]).hostname or "localhost"
+    message["Message-ID"] = make_msgid(domain=host)
+    # Keeps vacation responders and other robots from answering a robot.
+    message["Auto-Submitted"] = "auto-generated"
+    return message
+
+
+def digest(user: User, items: Sequence[Item], today: date, now: datetime) -> EmailMessage:
+    """The daily digest: text and HTML alternatives, then the items as an .ics attachment."""
+    base_url = current_app.config["BASE_URL"]
+    overdue = sum(1 for item in items if item.follow_up.due_on < today)
+    message = _base_message(user, subject_for(len(items), overdue), now)
+    unsubscribe = unsubscribe_url(base_url, user.id)
+    message["List-Unsubscribe"] = f"<{unsubscribe}>"
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    context = {
+        "subject": message["Subject"],
+        "day": short_date(today, today),
+        "groups": group_by_organisation(items, today, base_url),
+        "home_url": f"{base_url}/",
+        "settings_url": f"{base_url}/settings/",
+        "unsubscribe_url": unsubscribe,
+    }
+    # The .txt template is not autoescaped (right for plain text); the .html one is.
+    message.set_content(render_template("email/digest.txt", **context), cte="quoted-printable")
+    message.add_alternative(
+        render_template("email/digest.html", **context), subtype="html", cte="quoted-printable"
+    )
+    # Bytes keep the calendar's CRLF lines intact; the charset is stated for clients.
+    message.add_attachment(
+        calendar.calendar_bytes(items, base_url, method="PUBLISH"),
+        maintype="text",
+        subtype="calendar",
+        filename="keepwarm-follow-ups.ics",
+        params={"charset": "utf-8"},
+    )
+    return message
+
+
+def delivery_check(user: User, now: datetime) -> EmailMessage:
+    """A short message that proves the mail settings work end to end."""
+    base_url = current_app.config["BASE_URL"]
+    message = _base_message(user, "Keepwarm test email", now)
+    message.set_content(
+        "This is a test email from Keepwarm.\n\n"
+        "If you are reading it, your reminder emails will reach you.\n\n"
+        f"Delivery log: {base_url}/delivery/\n",
+        cte="quoted-printable",
+    )
+    return message
+
+
+def serialise(message: EmailMessage) -> str:
+    """The message as stored in the outbox and sent: CRLF lines, ASCII, headers unfolded."""
+    return message.as_string(policy=STORAGE_POLICY)

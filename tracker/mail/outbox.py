@@ -1,0 +1,240 @@
+"""The outbox: every email is a row first, and a row's status says what became of it.
+
+pending -> sending (claimed, with a lease) -> sent | pending again (retry) | failed;
+pending -> cancelled (the user turned the digest off) | expired (a past day's digest).
+
+A row is claimed by one atomic statement; every later change is guarded by the status and
+the attempt number it was claimed with, so a sender whose lease ran out and was re-claimed
+by another can no longer change the row. Functions here flush; their callers commit.
+"""
+
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from email.message import EmailMessage
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import and_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..clock import utcnow
+from ..db import db
+from ..models import Outbox, OutboxStatus, User
+from . import compose
+
+PENDING, SENDING, SENT = OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.SENT
+FAILED, CANCELLED, EXPIRED = OutboxStatus.FAILED, OutboxStatus.CANCELLED, OutboxStatus.EXPIRED
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A row reserved for one sender until `lease_until`; `attempts` counts this one."""
+
+    id: int
+    user_id: int
+    kind: str
+    local_date: date | None
+    recipient: str
+    message: str
+    message_id: str
+    attempts: int
+    created_at: datetime
+
+
+def _insert():
+    """The dialect's INSERT, which knows ON CONFLICT DO NOTHING."""
+    dialect = db.session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Outbox)
+
+
+def enqueue(
+    user: User,
+    key: str,
+    kind: str,
+    message: EmailMessage,
+    local_date: date | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Store a composed message under an idempotency key; False if the key was used already."""
+    now = now or utcnow()
+    statement = (
+        _insert()
+        .values(
+            user_id=user.id,
+            key=key,
+            kind=kind,
+            local_date=local_date,
+            recipient=user.email,
+            subject=str(message["Subject"]),
+            message=compose.serialise(message),
+            message_id=str(message["Message-ID"]),
+            status=PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            last_error="",
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    return db.session.execute(statement).rowcount == 1
+
+
+def enqueue_test_email(user: User) -> str:
+    """Queue a test email to the user (the settings page's button); returns its key."""
+    now = utcnow()
+    key = f"test:{user.id}:{uuid.uuid4()}"
+    enqueue(user, key, "test", compose.delivery_check(user, now), now=now)
+    return key
+
+
+def claim(now: datetime, limit: int = 1) -> list[Claim]:
+    """Reserve up to `limit` due rows for this sender, atomically.
+
+    PostgreSQL: the inner SELECT locks rows FOR UPDATE SKIP LOCKED, so concurrent senders
+    take different rows. SQLite drops FOR UPDATE, but the transaction began IMMEDIATE and
+    holds the write lock, and the UPDATE repeats the condition: one statement, one winner.
+    """
+    lease = timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
+    due = and_(Outbox.status == PENDING, Outbox.next_attempt_at <= now)
+    pick = (
+        select(Outbox.id)
+        .where(due)
+        .order_by(Outbox.next_attempt_at, Outbox.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    statement = (
+        update(Outbox)
+        .where(Outbox.id.in_(pick), due)
+        .values(status=SENDING, lease_until=utcnow() + lease, attempts=Outbox.attempts + 1)
+        .returning(
+            Outbox.id,
+            Outbox.user_id,
+            Outbox.kind,
+            Outbox.local_date,
+            Outbox.recipient,
+            Outbox.message,
+            Outbox.message_id,
+            Outbox.attempts,
+            Outbox.created_at,
+        )
+    )
+    rows = db.session.execute(statement, execution_options={"synchronize_session": False})
+    return sorted((Claim(*row) for row in rows), key=lambda c: c.id)
+
+
+def _finish(claimed: Claim, **values: object) -> bool:
+    """Change a row we claimed, only if it is still ours (same status and attempt)."""
+    statement = (
+        update(Outbox)
+        .where(
+            Outbox.id == claimed.id,
+            Outbox.status == SENDING,
+            Outbox.attempts == claimed.attempts,
+        )
+        .values(lease_until=None, **values)
+        .execution_options(synchronize_session=False)
+    )
+    return db.session.execute(statement).rowcount == 1
+
+
+def mark_sent(claimed: Claim, now: datetime) -> bool:
+    return _finish(claimed, status=SENT, sent_at=now, last_error="")
+
+
+def cancel(claimed: Claim, reason: str) -> bool:
+    return _finish(claimed, status=CANCELLED, last_error=reason)
+
+
+def expire(claimed: Claim, reason: str) -> bool:
+    return _finish(claimed, status=EXPIRED, last_error=reason)
+
+
+def backoff(attempts: int) -> timedelta:
+    """Exponential from OUTBOX_BACKOFF_SECONDS, capped, with jitter so retries spread out."""
+    config = current_app.config
+    ceiling = min(
+        config["OUTBOX_BACKOFF_MAX_SECONDS"],
+        config["OUTBOX_BACKOFF_SECONDS"] * 2 ** max(attempts - 1, 0),
+    )
+    # "Equal jitter": at least half the wait, so a retry never comes straight back.
+    return timedelta(seconds=ceiling / 2 + random.uniform(0, ceiling / 2))  # noqa: S311
+
+
+def record_failure(claimed: Claim, error: str, temporary: bool, now: datetime) -> OutboxStatus:
+    """Retry later (temporary, attempts left) or fail for good; the error stays visible."""
+    if temporary and claimed.attempts < current_app.config["OUTBOX_MAX_ATTEMPTS"]:
+        retry_at = now + backoff(claimed.attempts)
+        _finish(claimed, status=PENDING, next_attempt_at=retry_at, last_error=error)
+        return PENDING
+    if temporary:
+        error = f"{error} (gave up after {claimed.attempts} attempts)"
+    _finish(claimed, status=FAILED, last_error=error)
+    return FAILED
+
+
+def reap_leases(now: datetime) -> int:
+    """Rows whose sender vanished mid-send go back to pending (or fail, attempts used up)."""
+    limit = current_app.config["OUTBOX_MAX_ATTEMPTS"]
+    stale = and_(Outbox.status == SENDING, Outbox.lease_until <= now)
+    options = {"synchronize_session": False}
+    retried = db.session.execute(
+        update(Outbox)
+        .where(stale, Outbox.attempts < limit)
+        .values(
+            status=PENDING,
+            lease_until=None,
+            next_attempt_at=now,
+            last_error="The sender stopped while sending; sending again.",
+        ),
+        execution_options=options,
+    ).rowcount
+    failed = db.session.execute(
+        update(Outbox)
+        .where(stale, Outbox.attempts >= limit)
+        .values(
+            status=FAILED,
+            lease_until=None,
+            last_error=f"The sender stopped while sending, {limit} times; given up.",
+        ),
+        execution_options=options,
+    ).rowcount
+    return retried + failed
+
+
+def expire_past_digests(now: datetime, user_id: int | None = None) -> int:
+    """Pending digests for a local day that is over: today's digest carries their items."""
+    # Local dates run at most one day ahead of UTC, so this bound finds every candidate.
+    latest = (now + timedelta(days=1)).date()
+    query = (
+        select(Outbox.id, Outbox.local_date, User.timezone)
+        .join(User, User.id == Outbox.user_id)
+        .where(Outbox.kind == "digest", Outbox.status == PENDING, Outbox.local_date < latest)
+    )
+    if user_id is not None:
+        query = query.where(Outbox.user_id == user_id)
+    past = [
+        row.id
+        for row in db.session.execute(query)
+        if row.local_date < now.astimezone(ZoneInfo(row.timezone)).date()
+    ]
+    if not past:
+        return 0
+    return db.session.execute(
+        update(Outbox)
+        .where(Outbox.id.in_(past), Outbox.status == PENDING)
+        .values(status=EXPIRED, last_error="Not sent that day; the next digest lists its items."),
+        execution_options={"synchronize_session": False},
+    ).rowcount
+
+
+def delete_old(now: datetime) -> int:
+    """Forget sent, cancelled and expired rows after OUTBOX_KEEP_DAYS; failed ones stay."""
+    cutoff = now - timedelta(days=current_app.config["OUTBOX_KEEP_DAYS"])
+    return db.session.execute(
+        Outbox.__table__.delete().where(
+            Outbox.status.in_([SENT, CANCELLED, EXPIRED]), Outbox.created_at < cutoff
+        )
+    ).rowcount

@@ -1,0 +1,149 @@
+"""Getting a composed message out: to an SMTP server, or into `.eml` files without one.
+
+Every failure is raised as DeliveryError, which says whether trying again later can help:
+a 4xx reply or a broken connection is temporary, a 5xx reply is permanent.
+"""
+
+import os
+import smtplib
+import ssl
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Protocol
+
+SECURITY_MODES = ("none", "starttls", "ssl")
+
+
+class DeliveryError(Exception):
+    """Sending failed; `temporary` when a later attempt may succeed."""
+
+    def __init__(self, message: str, temporary: bool) -> None:
+        super().__init__(message)
+        self.temporary = temporary
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """What a transport needs besides the bytes: who from, who to, and a name for files."""
+
+    sender: str
+    recipient: str
+    outbox_id: int
+    created_at: datetime
+
+
+class Transport(Protocol):
+    def send(self, raw: bytes, envelope: Envelope) -> None: ...
+
+
+def classify(error: Exception) -> DeliveryError:
+    """Temporary (4xx, connection trouble, timeouts) or permanent (5xx and the rest)."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in error.recipients.values()]
+        temporary = bool(codes) and all(400 <= code < 500 for code in codes)
+        return DeliveryError(f"recipient refused: {error.recipients}", temporary)
+    if isinstance(error, smtplib.SMTPResponseException):
+        text = error.smtp_error
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", "replace")
+        # smtplib reports "connection unexpectedly closed" as code -1: temporary.
+        temporary = not 500 <= error.smtp_code < 600
+        return DeliveryError(f"{error.smtp_code} {text}", temporary)
+    if isinstance(error, smtplib.SMTPServerDisconnected | OSError):
+        # Refused, reset, timed out, TLS handshake failed: the server may be back later.
+        return DeliveryError(f"connection failed: {error}", temporary=True)
+    if isinstance(error, smtplib.SMTPNotSupportedError):
+        return DeliveryError(f"server does not support it: {error}", temporary=False)
+    return DeliveryError(f"{type(error).__name__}: {error}", temporary=True)
+
+
+class SMTPTransport:
+    """One connection per message, TLS verified against the system's certificates."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        security: str = "starttls",
+        username: str = "",
+        password: str = "",
+        timeout: float = 30,
+    ) -> None:
+        if security not in SECURITY_MODES:
+            raise ValueError(f"SMTP_SECURITY must be one of {SECURITY_MODES}, not {security!r}")
+        self.host, self.port, self.security = host, port, security
+        self.username, self.password, self.timeout = username, password, timeout
+
+    def _connect(self) -> smtplib.SMTP:
+        # A verifying context: smtplib's starttls() without one would accept any certificate.
+        context = ssl.create_default_context()
+        if self.security == "ssl":
+            return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+        connection = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        if self.security == "starttls":
+            connection.starttls(context=context)
+        return connection
+
+    def send(self, raw: bytes, envelope: Envelope) -> None:
+        try:
+            connection = self._connect()
+            try:
+                if self.username:
+                    connection.login(self.username, self.password)
+                connection.sendmail(envelope.sender, [envelope.recipient], raw)
+            finally:
+                _close(connection)
+        except Exception as error:  # noqa: BLE001 - every failure is classified, none escapes
+            raise classify(error) from error
+
+
+def _close(connection: smtplib.SMTP) -> None:
+    """QUIT politely; the message is already accepted or refused, so errors do not matter."""
+    try:
+        connection.quit()
+    except (smtplib.SMTPException, OSError):
+        connection.close()
+
+
+class FileTransport:
+    """Writes each message to `<folder>/<created>-<outbox id>.eml` (no SMTP server set).
+
+    The name depends only on the outbox row, so a retry overwrites rather than duplicates,
+    and the write goes through a temporary file so a reader never sees half a message.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def send(self, raw: bytes, envelope: Envelope) -> None:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            name = f"{envelope.created_at:%Y%m%d-%H%M%S}-{envelope.outbox_id}.eml"
+            target = self.folder / name
+            partial = self.folder / f".{name}.partial"
+            partial.write_bytes(raw)
+            os.replace(partial, target)
+        except OSError as error:
+            problem = f"could not write {self.folder}: {error}"
+            raise DeliveryError(problem, temporary=True) from error
+
+
+def from_config(config: dict, instance_path: str) -> Transport:
+    """SMTP when SMTP_HOST is set, else `.eml` files under instance/mail/."""
+    if not config.get("SMTP_HOST"):
+        return FileTransport(Path(instance_path) / "mail")
+    return SMTPTransport(
+        host=config["SMTP_HOST"],
+        port=int(config["SMTP_PORT"]),
+        security=config.get("SMTP_SECURITY", "starttls"),
+        username=config.get("SMTP_USERNAME", ""),
+        password=config.get("SMTP_PASSWORD", ""),
+        timeout=float(config.get("SMTP_TIMEOUT_SECONDS", 30)),
+    )
+
+
+def envelope_sender(mail_from: str) -> str:
+    """The bare address of MAIL_FROM ("Keepwarm <a@b>" -> "a@b") for the SMTP envelope."""
+    return parseaddr(mail_from)[1] or mail_from
