@@ -1,4 +1,4 @@
-"""Commands: `flask --app app serve | create-user | demo-data` (and Flask-Migrate's `db`)."""
+"""Commands: `flask --app app serve | worker | send-due | create-user | demo-data` (and `db`)."""
 
 import click
 from flask import Flask, current_app
@@ -13,14 +13,66 @@ from .forms import zone_choices
 @click.option("--host", envvar="HOST", default="127.0.0.1", show_default=True)
 @click.option("--port", envvar="PORT", default=5000, type=int, show_default=True)
 @click.option("--threads", default=8, show_default=True)
+@click.option(
+    "--no-scheduler",
+    is_flag=True,
+    help="Serve pages only; reminders are sent by a separate `worker` process.",
+)
 @with_appcontext
-def serve_command(host: str, port: int, threads: int) -> None:
-    """Serve the app with waitress, a production WSGI server. Ctrl-C stops it."""
+def serve_command(host: str, port: int, threads: int, no_scheduler: bool) -> None:
+    """Serve the app with waitress, a production WSGI server, and the scheduler beside it.
+
+    Ctrl-C stops both.
+    """
     from waitress import serve
 
+    from .scheduler import BackgroundRunner
+
     app = current_app._get_current_object()
+    runner = None
+    if not no_scheduler:
+        _log_to_stderr()
+        runner = BackgroundRunner(app, say=click.echo)
+        runner.start()
     click.echo(f"Keepwarm is running at http://{host}:{port}/  (Ctrl-C to stop)")
-    serve(app, host=host, port=port, threads=threads, ident="keepwarm")
+    try:
+        serve(app, host=host, port=port, threads=threads, ident="keepwarm")
+    finally:
+        if runner is not None:
+            runner.stop()
+
+
+def _log_to_stderr() -> None:
+    """Job outcomes and errors on stderr; APScheduler's every-tick chatter left out."""
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+@click.command("worker")
+@with_appcontext
+def worker_command() -> None:
+    """Run the scheduler in this process (reminder emails). SIGTERM or Ctrl-C stops it."""
+    from .scheduler import run_worker
+
+    _log_to_stderr()
+    run_worker(current_app._get_current_object(), say=lambda text: click.echo(text, err=True))
+
+
+@click.command("send-due")
+@with_appcontext
+def send_due_command() -> None:
+    """Plan today's digests and send everything due in the outbox, once, now."""
+    from . import jobs
+
+    reaped = jobs.reap_leases()
+    planned = jobs.plan_digests()
+    sent = jobs.dispatch_outbox()
+    if reaped:
+        click.echo(f"Returned {reaped} email(s) whose sender had stopped mid-send.")
+    click.echo(f"Planned {planned} digest(s).")
+    click.echo(f"Outbox: {sent}.")
 
 
 @click.command("create-user")
@@ -64,5 +116,11 @@ def demo_data_command(email: str, password: str, timezone: str) -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (serve_command, create_user_command, demo_data_command):
+    for command in (
+        serve_command,
+        worker_command,
+        send_due_command,
+        create_user_command,
+        demo_data_command,
+    ):
         app.cli.add_command(command)
