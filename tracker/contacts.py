@@ -8,6 +8,9 @@ from .db import db
 from .models import Contact, Interaction, Interview, Organisation, Participant, Position
 from .organisations import find_or_create_organisation
 
+# Control characters cannot be in a name; PostgreSQL refuses NUL even in a pattern.
+_CONTROL = dict.fromkeys(range(32))
+
 
 def _like(term: str) -> str:
     """A LIKE pattern matching `term` anywhere, with its wildcards taken literally."""
@@ -18,7 +21,7 @@ def _like(term: str) -> str:
 def contacts_query(user_id: int, search: str = "") -> Select:
     """The user's contacts by name, optionally matching name, job title or organisation."""
     query = db.select(Contact).where(Contact.user_id == user_id)
-    term = search.strip()
+    term = search.translate(_CONTROL).strip()
     if term:
         pattern = _like(term)
         at_matching_place = exists().where(
