@@ -1,0 +1,160 @@
+"""Migrations build the schema the models describe; SQLite is set up for concurrent use."""
+
+import sqlite3
+import threading
+import time
+
+import flask_migrate
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import event, inspect, text
+
+from tracker import create_app
+from tracker.db import db
+from tracker.models import Organisation
+
+SECRET = "migration-test-secret-" + "x" * 40
+
+
+@pytest.fixture
+def bare_app(database_url, tmp_path):
+    """The app on an empty database: no create_all, only what migrations make."""
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": SECRET,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+        }
+    )
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def schema_differences() -> list:
+    with db.engine.connect() as connection:
+        # Types included; server defaults are not compared (a migration may keep one that
+        # backfilled existing rows, while the models set their defaults in Python).
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return compare_metadata(context, db.metadata)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+def test_upgrade_builds_the_models_schema_and_downgrade_removes_it(bare_app):
+    with bare_app.app_context():
+        assert inspect(db.engine).get_table_names() == []
+        flask_migrate.upgrade()
+        tables = set(inspect(db.engine).get_table_names())
+        assert set(db.metadata.tables) <= tables
+        differences = schema_differences()
+        assert differences == [], f"models and migrations disagree: {differences}"
+
+        flask_migrate.downgrade(revision="base")
+        assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+
+        flask_migrate.upgrade()  # and back up again, from base
+        assert schema_differences() == []
+
+
+def test_migrated_database_enforces_foreign_keys_and_checks(bare_app):
+    with bare_app.app_context():
+        flask_migrate.upgrade()
+        db.session.add(Organisation(user_id=12345, name="Orphan", name_key="orphan"))
+        with pytest.raises(Exception, match="(?i)foreign key"):
+            db.session.commit()
+        db.session.rollback()
+
+
+# --- SQLite connection settings ------------------------------------------------------------
+
+
+def test_sqlite_connections_use_wal_a_busy_timeout_and_foreign_keys(app):
+    with app.app_context(), db.engine.connect() as connection:
+        pragma = lambda name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()  # noqa: E731
+        assert pragma("journal_mode") == "wal"
+        assert pragma("foreign_keys") == 1
+        assert pragma("busy_timeout") >= 5000
+        assert pragma("synchronous") == 1  # NORMAL, safe with WAL
+
+
+def begins_seen(app, method: str | None) -> list[str]:
+    """The BEGIN statements the app's engine sends for one unit of work."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args) -> None:
+        if statement.upper().startswith("BEGIN"):
+            seen.append(statement.upper())
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            if method is None:
+                db.session.execute(text("SELECT 1"))
+                db.session.rollback()
+            else:
+                with app.test_request_context("/", method=method):
+                    db.session.execute(text("SELECT 1"))
+                    db.session.rollback()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+    return seen
+
+
+def test_write_transactions_begin_immediate_and_page_reads_stay_deferred(app):
+    assert begins_seen(app, "POST") == ["BEGIN IMMEDIATE"]
+    assert begins_seen(app, None) == ["BEGIN IMMEDIATE"]  # CLI commands and jobs may write
+    assert begins_seen(app, "GET") == ["BEGIN"]
+
+
+def test_a_deferred_read_then_write_would_fail_when_another_writer_got_in(tmp_path):
+    """Why BEGIN IMMEDIATE: the busy timeout cannot save a deferred transaction."""
+    path = tmp_path / "plain.sqlite3"
+    first = sqlite3.connect(path, isolation_level=None, timeout=5)
+    second = sqlite3.connect(path, isolation_level=None, timeout=5)
+    first.execute("PRAGMA journal_mode=WAL")
+    first.execute("CREATE TABLE t (x INTEGER)")
+    first.execute("BEGIN")
+    first.execute("SELECT count(*) FROM t").fetchone()
+    second.execute("INSERT INTO t VALUES (1)")  # another process commits in between
+    with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+        first.execute("INSERT INTO t VALUES (2)")
+    first.close()
+    second.close()
+
+
+def test_read_then_write_succeeds_while_another_connection_writes(app, make_user):
+    """With BEGIN IMMEDIATE the second writer waits its turn instead of failing."""
+    user = make_user()
+    finished: dict[str, float] = {}
+    errors: list[BaseException] = []
+
+    def other_writer() -> None:
+        try:
+            with app.app_context():
+                db.session.add(Organisation(user_id=user.id, name="Globex", name_key="globex"))
+                db.session.commit()
+                finished["other"] = time.monotonic()
+        except BaseException as error:  # noqa: BLE001
+            errors.append(error)
+
+    with app.app_context():
+        # Read first, as a use case does (find the organisation), then write.
+        existing = db.session.execute(db.select(Organisation).filter_by(name_key="acme")).first()
+        assert existing is None
+        thread = threading.Thread(target=other_writer)
+        thread.start()
+        time.sleep(0.3)  # the other writer is now waiting for the lock, not failing
+        assert "other" not in finished
+        db.session.add(Organisation(user_id=user.id, name="Acme", name_key="acme"))
+        db.session.commit()
+        committed = time.monotonic()
+        thread.join(timeout=15)
+
+    assert not errors, errors
+    assert finished["other"] >= committed
+    with app.app_context():
+        names = db.session.execute(db.select(Organisation.name).order_by(Organisation.name))
+        assert names.scalars().all() == ["Acme", "Globex"]
