@@ -358,3 +358,25 @@ class JobRun(db.Model):
     last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class PendingImport(db.Model):
+    """An uploaded contact file, parsed once and kept until the user confirms or discards it."""
+
+    __table_args__ = (Index("ix_pending_import_user", "user_id", "created_at"),)
+
+    # Random and unguessable; every request still checks it belongs to the user.
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    # "linkedin", "csv" or "vcard": how the file was read.
+    source: Mapped[str] = mapped_column(String(20))
+    row_count: Mapped[int] = mapped_column(default=0)
+    # The parsed file as JSON (columns, rows, line numbers) and the column mapping;
+    # the rows are dropped once the import is done.
+    content: Mapped[str] = mapped_column(Text, default="")
+    mapping: Mapped[str] = mapped_column(Text, default="{}")
+    # "pending" until confirmed, then "done" with the counts in `result` (JSON).
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    result: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -13,6 +13,7 @@ from tracker.models import (
     Interaction,
     InteractionKind,
     Outbox,
+    PendingImport,
     User,
 )
 
@@ -57,6 +58,18 @@ def _ensure_rows(user: User) -> None:
                 message=f"To: {user.email}\nSubject: Keepwarm test email\n\nHello.\n",
                 message_id=f"<test-{user.id}@keepwarm.example>",
                 next_attempt_at=datetime(2026, 11, 20, tzinfo=UTC),
+            )
+        )
+    if missing(PendingImport):
+        db.session.add(
+            PendingImport(
+                id=f"test-import-{user.id}",
+                user_id=user.id,
+                filename="contacts.csv",
+                source="csv",
+                row_count=1,
+                content='{"columns": ["Name"], "rows": [["Pat Import"]], "numbers": [2]}',
+                mapping='{"name": 0}',
             )
         )
     db.session.flush()
