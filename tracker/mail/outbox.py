@@ -92,9 +92,10 @@ def enqueue_test_email(user: User) -> str:
 def claim(now: datetime, limit: int = 1) -> list[Claim]:
     """Reserve up to `limit` due rows for this sender, atomically.
 
-    PostgreSQL: the inner SELECT locks rows FOR UPDATE SKIP LOCKED, so concurrent senders
-    take different rows. SQLite drops FOR UPDATE, but the transaction began IMMEDIATE and
-    holds the write lock, and the UPDATE repeats the condition: one statement, one winner.
+    PostgreSQL: the SELECT in the WITH clause locks rows FOR UPDATE SKIP LOCKED, so
+    concurrent senders take different rows. SQLite drops FOR UPDATE, but the transaction
+    began IMMEDIATE and holds the write lock, and the UPDATE repeats the condition: one
+    statement, one winner.
     """
     lease = timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
     due = and_(Outbox.status == PENDING, Outbox.next_attempt_at <= now)
@@ -104,10 +105,15 @@ def claim(now: datetime, limit: int = 1) -> list[Claim]:
         .order_by(Outbox.next_attempt_at, Outbox.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
+        .cte("picked")
     )
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Evaluated once: as a plain IN subquery PostgreSQL may re-run it per row, and a
+        # re-run skips the rows this statement just locked and picks more than `limit`.
+        pick = pick.prefix_with("MATERIALIZED")
     statement = (
         update(Outbox)
-        .where(Outbox.id.in_(pick), due)
+        .where(Outbox.id.in_(select(pick.c.id)), due)
         .values(status=SENDING, lease_until=utcnow() + lease, attempts=Outbox.attempts + 1)
         .returning(
             Outbox.id,
