@@ -178,3 +178,15 @@ def pytest_addoption(parser) -> None:
         default=None,
         help="save the README screenshots into DIR instead of a temporary folder",
     )
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on 127.0.0.1 that records messages (see tests/mailserver.py)."""
+    from mailserver import MailServer
+
+    server = MailServer()
+    server.start()
+    yield server
+    server.handler.release.set()
+    server.stop()

@@ -1,0 +1,175 @@
+"""The daily digest as delivered: headers, parts, grouping, links, and when it goes out."""
+
+import re
+from datetime import date, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from zoneinfo import ZoneInfo
+
+import icalendar
+import pytest
+from conftest import utc
+from maildata import meet, move_all, note, open_follow_ups, outbox, set_user
+
+from tracker import jobs, tokens
+from tracker.db import db
+from tracker.models import FollowUp, OutboxStatus
+
+BERLIN = "Europe/Berlin"
+
+
+@pytest.fixture
+def mail_app(app, smtp_server):
+    app.config.update(smtp_server.config())
+    return app
+
+
+def run_jobs(app, now: datetime) -> None:
+    """One scheduler tick at `now`: plan, then send."""
+    app.config["NOW"] = now
+    with app.app_context():
+        jobs.plan_digests()
+        jobs.dispatch_outbox()
+
+
+@pytest.fixture
+def dana(mail_app, make_user, make_interview):
+    """A Berlin user who met two people at Acme yesterday and one at Globex four days ago."""
+    mail_app.config["NOW"] = utc(2026, 11, 21, 6, 0)
+    user = make_user("dana@example.com", timezone=BERLIN)
+    meet(make_interview, user, "Globex", "Sam <b>Jones</b>", held_on=date(2026, 11, 17))
+    meet(make_interview, user, "Acme", "Lee Park", "Ana Ruiz", held_on=date(2026, 11, 20))
+    sam = next(f for f in open_follow_ups(mail_app, user) if f.organisation_id == 1)
+    said = "Said to write after the reorg & the holidays"
+    note(mail_app, user, sam.contact_id, said, date(2026, 11, 17))
+    return user
+
+
+def test_digest_headers_parts_and_calendar(mail_app, smtp_server, dana):
+    run_jobs(mail_app, utc(2026, 11, 21, 7, 0))  # 08:00 in Berlin
+
+    [message] = smtp_server.wait_for(1)
+    [row] = outbox(mail_app)
+    assert row.status is OutboxStatus.SENT and row.key == "digest:1:2026-11-21"
+    assert message["Subject"] == "3 follow-ups due today (1 overdue)"
+    assert message["To"] == "dana@example.com"
+    assert message["From"] == mail_app.config["MAIL_FROM"]
+    assert message["Message-ID"] == row.message_id
+    assert re.fullmatch(r"<[^<>@\s]+@127\.0\.0\.1>", message["Message-ID"])
+    assert parsedate_to_datetime(message["Date"]) == utc(2026, 11, 21, 7, 0)
+    assert message["Auto-Submitted"] == "auto-generated"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    unsubscribe = re.fullmatch(
+        r"<http://127\.0\.0\.1:5000/email/unsubscribe/([^>]+)>", message["List-Unsubscribe"]
+    )
+    with mail_app.app_context():
+        assert tokens.read_unsubscribe_token(unsubscribe.group(1)) == dana.id
+
+    assert message.get_content_type() == "multipart/mixed"
+    alternative, attachment = message.get_payload()
+    assert alternative.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in alternative.get_payload()] == ["text/plain", "text/html"]
+    assert attachment.get_content_type() == "text/calendar"
+    assert attachment.get_param("charset") == "utf-8"
+    assert attachment.get_filename().endswith(".ics")
+    calendar = icalendar.Calendar.from_ical(attachment.get_content())
+    events = calendar.walk("VEVENT")
+    follow_ups = open_follow_ups(mail_app, dana, due_by=date(2026, 11, 21))
+    assert len(follow_ups) == 3
+    assert sorted(str(e["UID"]) for e in events) == sorted(
+        f"followup-{f.id}@127.0.0.1" for f in follow_ups
+    )
+    assert {e.decoded("DTSTART") for e in events} == {date(2026, 11, 18), date(2026, 11, 21)}
+
+
+def test_digest_groups_by_organisation_with_context_and_links(mail_app, smtp_server, dana):
+    run_jobs(mail_app, utc(2026, 11, 21, 7, 0))
+    [message] = smtp_server.wait_for(1)
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+
+    # Globex holds the overdue item, so it comes first; each group lists its people.
+    assert text.index("== Globex ==") < text.index("Sam <b>Jones</b>") < text.index("== Acme ==")
+    assert text.index("== Acme ==") < text.index("Lee Park") < text.index("Ana Ruiz")
+    assert "3 days overdue" in text and "due today" in text
+    assert "Met at the onsite interview for Backend Engineer on 17 Nov" in text
+    assert "Last note: Said to write after the reorg & the holidays" in text
+
+    # The HTML part escapes what users typed; the text part shows it as typed.
+    assert "Sam &lt;b&gt;Jones&lt;/b&gt;" in html and "<b>Jones" not in html
+    assert "reorg &amp; the holidays" in html
+
+    with mail_app.app_context():
+        for follow_up in open_follow_ups(mail_app, dana, due_by=date(2026, 11, 21)):
+            links = {}
+            for action in ("done", "reached-out", "snooze"):
+                token = tokens.action_token(follow_up.id, action, follow_up.revision)
+                links[action] = f"http://127.0.0.1:5000/email/action/{token}"
+            for url in links.values():
+                assert url in text and url in html
+    found = re.findall(r"http://127\.0\.0\.1:5000/email/action/([\w.\-]+)", text)
+    with mail_app.app_context():
+        claims = {tokens.read_action_token(t) for t in found}
+    assert {(c.action) for c in claims} == {"done", "reached-out", "snooze"}
+    assert len(claims) == 9
+    for label in ("Done", "I reached out", "Snooze 1 week"):
+        assert f">{label}</a>" in html
+
+
+def test_no_digest_on_a_day_with_nothing_due(mail_app, smtp_server, dana):
+    move_all(mail_app, dana, date(2026, 11, 23))
+    for hour in range(7, 24):
+        run_jobs(mail_app, utc(2026, 11, 21, hour, 0))
+    assert outbox(mail_app) == [] and smtp_server.messages() == []
+
+    run_jobs(mail_app, utc(2026, 11, 23, 7, 0))
+    [message] = smtp_server.wait_for(1)
+    count = len(open_follow_ups(mail_app, dana))
+    assert message["Subject"] == f"{count} follow-ups due today"
+
+
+def test_digest_hour_and_zone_of_each_user(mail_app, smtp_server, make_user, make_interview):
+    """Three zones, one custom hour: each user's digest comes once a day at their hour."""
+    mail_app.config["NOW"] = utc(2026, 11, 20, 12, 0)
+    users = {
+        "Pacific/Auckland": make_user("nz@example.com", timezone="Pacific/Auckland"),
+        BERLIN: make_user("de@example.com", timezone=BERLIN),
+        "America/Los_Angeles": make_user("us@example.com", timezone="America/Los_Angeles"),
+    }
+    for user in users.values():
+        meet(make_interview, user, "Acme", "Lee Park", held_on=date(2026, 11, 19))
+        move_all(mail_app, user, date(2026, 11, 21))
+    set_user(mail_app, users["America/Los_Angeles"], digest_hour=7)
+
+    moment = utc(2026, 11, 20, 18, 0)
+    delivered: dict[str, list[tuple[date, int, int]]] = {zone: [] for zone in users}
+    while moment <= utc(2026, 11, 22, 18, 0):
+        before = len(smtp_server.handler.received)
+        run_jobs(mail_app, moment)
+        for message in smtp_server.messages()[before:]:
+            zone = next(z for z, u in users.items() if u.email == message["To"])
+            local = moment.astimezone(ZoneInfo(zone))
+            delivered[zone].append((local.date(), local.hour, local.minute))
+        moment += timedelta(minutes=15)
+
+    days = [date(2026, 11, 21), date(2026, 11, 22)]
+    assert delivered["Pacific/Auckland"] == [(day, 8, 0) for day in days]
+    assert delivered[BERLIN] == [(day, 8, 0) for day in days]
+    assert delivered["America/Los_Angeles"] == [(day, 7, 0) for day in days]
+    assert len(outbox(mail_app)) == 6
+
+
+def test_digest_turned_off_sends_nothing(mail_app, smtp_server, dana):
+    set_user(mail_app, dana, digest_enabled=False)
+    run_jobs(mail_app, utc(2026, 11, 21, 7, 0))
+    assert outbox(mail_app) == [] and smtp_server.messages() == []
+
+
+def test_done_follow_ups_are_left_out(mail_app, smtp_server, dana):
+    with mail_app.app_context():
+        first = db.session.execute(db.select(FollowUp).order_by(FollowUp.id)).scalars().first()
+        first.status = "done"
+        db.session.commit()
+    run_jobs(mail_app, utc(2026, 11, 21, 7, 0))
+    [message] = smtp_server.wait_for(1)
+    assert message["Subject"] == "2 follow-ups due today"
+    assert "Globex" not in message.get_body(("plain",)).get_content()
