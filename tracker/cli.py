@@ -1,6 +1,7 @@
 """Commands: `flask --app app serve | worker | send-due | create-user | demo-data` (and `db`)."""
 
 import click
+from email_validator import EmailNotValidError, validate_email
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
@@ -82,6 +83,11 @@ def send_due_command() -> None:
 @with_appcontext
 def create_user_command(email: str, timezone: str, password: str) -> None:
     """Create an account from the command line."""
+    email = email.strip()
+    try:
+        validate_email(email, check_deliverability=False)
+    except EmailNotValidError as error:
+        raise click.BadParameter(str(error), param_hint="EMAIL") from error
     if timezone not in zone_choices():
         raise click.BadParameter(f"unknown time zone {timezone!r}", param_hint="--timezone")
     problem = accounts.password_problem(password)
@@ -100,15 +106,20 @@ def create_user_command(email: str, timezone: str, password: str) -> None:
 @click.option("--timezone", default="Europe/London", show_default=True)
 @with_appcontext
 def demo_data_command(email: str, password: str, timezone: str) -> None:
-    """Fill an account with realistic organisations, interviews and people."""
+    """Fill an account with realistic organisations, interviews and people (once)."""
     from .demo import fill_demo_account
 
+    if timezone not in zone_choices():
+        raise click.BadParameter(f"unknown time zone {timezone!r}", param_hint="--timezone")
     user = accounts.find_user_by_email(email)
     if user is None:
         user = accounts.create_user(email, password, timezone)
         click.echo(f"Created {email} with password {password!r}.")
     counts = fill_demo_account(user)
     db.session.commit()
+    if not counts["interviews"]:
+        click.echo(f"{email} already has interviews; nothing was added.")
+        return
     click.echo(
         f"Added {counts['interviews']} interviews at {counts['organisations']} organisations "
         f"with {counts['contacts']} people to {email}."
