@@ -1,0 +1,177 @@
+"""Security headers on every response, error pages included; a plain 500 page."""
+
+import re
+
+import pytest
+from sqlalchemy import text
+from walk import app_rules, fill
+
+from tracker import create_app
+from tracker.db import db
+
+SECRET_DETAIL = "s3cr3t-detail-from-the-exception"
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I)
+INLINE_HANDLER = re.compile(r"<[^>]+\s on[a-z]+\s*=", re.I | re.X)
+INLINE_STYLE = re.compile(r"<[^>]+\sstyle\s*=", re.I)
+
+
+def settings_of(app, **changes) -> dict:
+    keys = ("SECRET_KEY", "SQLALCHEMY_DATABASE_URI")
+    return {key: app.config[key] for key in keys} | {"INSTANCE_PATH": app.instance_path} | changes
+
+
+def broken_app(app, **changes):
+    """The app as in production (exceptions not propagated) with a page that fails."""
+    broken = create_app(settings_of(app, **changes))
+    broken.test_client_class = app.test_client_class
+
+    def fails():
+        db.session.execute(text(f"SELECT '{SECRET_DETAIL}' FROM no_such_table"))
+
+    broken.add_url_rule("/fails", "fails", fails)
+    return broken
+
+
+@pytest.fixture
+def production(app):
+    broken = broken_app(app)
+    yield broken
+    with broken.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def https(app):
+    broken = broken_app(app, BASE_URL="https://keepwarm.example")
+    yield broken
+    with broken.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def csp(response) -> dict[str, list[str]]:
+    policy = response.headers.get("Content-Security-Policy")
+    assert policy, "no Content-Security-Policy"
+    directives = {}
+    for part in policy.split(";"):
+        name, *values = part.split()
+        directives[name] = values
+    return directives
+
+
+def assert_secure_headers(response, private: bool = True) -> None:
+    policy = csp(response)
+    assert policy["object-src"] == ["'none'"]
+    assert policy["base-uri"] == ["'none'"]
+    assert policy["frame-ancestors"] == ["'none'"]
+    scripts = policy.get("script-src", policy.get("default-src"))
+    assert scripts, "scripts are not restricted"
+    for loose in ("'unsafe-inline'", "'unsafe-eval'", "*", "data:", "http:", "https:"):
+        assert loose not in scripts
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] in (
+        "no-referrer",
+        "same-origin",
+        "strict-origin",
+        "strict-origin-when-cross-origin",
+    )
+    content_type = response.headers["Content-Type"]
+    assert "charset=utf-8" in content_type.lower(), content_type
+    if private:
+        assert "no-store" in response.headers["Cache-Control"]
+
+
+def test_pages_for_visitors_carry_the_headers(client):
+    for path in ("/", "/login", "/register"):
+        response = client.get(path)
+        assert response.status_code == 200
+        assert response.mimetype == "text/html"
+        assert_secure_headers(response)
+        assert "Strict-Transport-Security" not in response.headers  # plain http
+
+
+def test_every_page_of_a_logged_in_user_carries_the_headers(app, make_owner):
+    owner = make_owner("ann", "Zebra Labs")
+    for rule in app_rules(app, "GET"):
+        response = owner.client.get(fill(rule, owner.ids))
+        assert_secure_headers(response)
+
+
+def test_no_page_needs_inline_script_or_style_the_policy_would_block(app, make_owner):
+    owner = make_owner("ann", "Zebra Labs")
+    for rule in app_rules(app, "GET"):
+        response = owner.client.get(fill(rule, owner.ids))
+        if response.mimetype != "text/html":
+            continue
+        page = response.get_data(as_text=True)
+        url = fill(rule, owner.ids)
+        assert not INLINE_SCRIPT.search(page), url
+        assert not INLINE_HANDLER.search(page), url
+        assert not INLINE_STYLE.search(page), url
+
+
+def test_error_pages_carry_the_headers(client, make_user, login):
+    checks = {
+        "/no-such-page": 404,
+        "/interviews/not-a-number": 404,
+        "/logout": 405,  # GET on a POST-only route
+    }
+    for path, status in checks.items():
+        response = client.get(path)
+        assert response.status_code == status, path
+        assert_secure_headers(response)
+    response = client.post("/login", data={"email": "a@example.com"}, csrf=False)
+    assert response.status_code == 400
+    assert_secure_headers(response)
+    response = client.post("/login", data={"notes": "x" * (2 * 1024 * 1024)})
+    assert response.status_code == 413
+    assert_secure_headers(response)
+
+
+def test_a_500_is_a_plain_page_with_the_headers_and_no_details(production):
+    client = production.test_client()
+    response = client.get("/fails")
+    assert response.status_code == 500
+    assert_secure_headers(response)
+    page = response.get_data(as_text=True)
+    assert "Something went wrong" in page
+    for detail in ("Traceback", SECRET_DETAIL, "no_such_table", "SELECT", "sqlalchemy", "File "):
+        assert detail not in page
+    # The failed request left the app working.
+    assert client.get("/login").status_code == 200
+
+
+def test_a_500_for_a_logged_in_user_is_just_as_plain(production, make_user):
+    user = make_user("ann@example.com")
+    client = production.test_client()
+    login = client.post(
+        "/login", data={"email": user.email, "password": "correct horse battery staple"}
+    )
+    assert login.status_code == 302
+    response = client.get("/fails")
+    assert response.status_code == 500
+    assert_secure_headers(response)
+    assert SECRET_DETAIL not in response.get_data(as_text=True)
+    assert client.get("/account").status_code == 200
+
+
+def test_static_files_have_a_charset_and_the_headers_but_may_be_cached(client):
+    for name, mimetype in (("style.css", "text/css"), ("app.js", "text/javascript")):
+        response = client.get(f"/static/{name}")
+        assert response.status_code == 200
+        assert response.mimetype == mimetype
+        assert_secure_headers(response, private=False)
+        assert "no-store" not in response.headers.get("Cache-Control", "")
+        response.close()
+
+
+def test_hsts_only_over_https(client, https):
+    assert "Strict-Transport-Security" not in client.get("/login").headers
+    secure = https.test_client()
+    for path in ("/login", "/no-such-page", "/fails"):
+        response = secure.get(path, base_url="https://keepwarm.example")
+        hsts = response.headers["Strict-Transport-Security"]
+        max_age = int(re.search(r"max-age=(\d+)", hsts).group(1))
+        assert max_age >= 180 * 24 * 3600, path
+        assert_secure_headers(response)
