@@ -68,7 +68,8 @@ def _handle(form: InterviewForm, interview: Interview | None):
     """Shared by new and edit: add a row, or validate and save everything at once."""
     _offer_known_people(form, interview)
     if request.method == "POST" and form.add_person.data:
-        form.people.append_entry()
+        if len(form.people) < form.people.max_entries:  # beyond it, WTForms raises
+            form.people.append_entry()
         _offer_known_people(form, interview)
         return None
     if form.validate_on_submit():
