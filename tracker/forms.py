@@ -300,3 +300,93 @@ class ConfirmForm(FlaskForm):
     """A bare form for POST-only actions such as delete and logout: CSRF token only."""
 
     submit = SubmitField("Confirm")
+
+
+class DaysField(IntegerField):
+    """A whole number of days, with a plain message when the text is not one."""
+
+    def process_formdata(self, valuelist: list) -> None:
+        if not valuelist:
+            return
+        text = valuelist[0].strip() if isinstance(valuelist[0], str) else valuelist[0]
+        if text == "":
+            self.data = None
+            return
+        try:
+            self.data = int(text)
+        except (TypeError, ValueError):
+            self.data = None
+            raise ValueError("Enter a whole number of days, like 7.") from None
+
+    def pre_validate(self, form) -> None:
+        if self.process_errors:
+            raise StopValidation()  # One message is enough: the range adds nothing.
+
+
+def days(label: str, low: int, high: int, description: str = "") -> DaysField:
+    message = f"Enter a whole number from {low} to {high}."
+    return DaysField(
+        label,
+        validators=[InputRequired(message), NumberRange(low, high, message)],
+        description=description,
+    )
+
+
+DIGEST_HOURS = [SelectChoice(hour, f"{hour:02d}:00") for hour in range(24)]
+
+
+def hour_or_none(value) -> int | None:
+    """The hour posted; None for text that is not one, which the choices then refuse."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+# The playbook numbers on the settings page, in the order they are shown.
+PLAYBOOK_FIELDS = (
+    "thank_you_after_days",
+    "stale_after_days",
+    "feedback_after_days",
+    "status_check_after_days",
+    "first_check_in_days",
+    "second_check_in_days",
+    "repeat_check_in_days",
+)
+
+
+class SettingsForm(FlaskForm):
+    """The daily digest and every number of the follow-up playbook."""
+
+    digest_enabled = BooleanField("Send me a daily digest email when something is due")
+    digest_hour = SelectField(
+        "Send the digest at",
+        coerce=hour_or_none,
+        choices=DIGEST_HOURS,
+        invalid_choice_message="Pick an hour from the list.",
+    )
+    thank_you_after_days = days(
+        "Thank-you note: days after the interview", 0, 60, "0 means the same day."
+    )
+    stale_after_days = days(
+        "Don't plan anything already more than N days overdue",
+        0,
+        365,
+        "Logging an old interview then adds no pile of overdue reminders.",
+    )
+    feedback_after_days = days("Ask for feedback N days after a rejection", 1, 365)
+    status_check_after_days = days("Status check N days after an interview with no news", 1, 365)
+    first_check_in_days = days(
+        "First check-in N days after",
+        1,
+        3650,
+        "After an interview you declined, withdrew from, were offered or rejected at.",
+    )
+    second_check_in_days = days("Second check-in N days after", 1, 3650)
+    repeat_check_in_days = days("Then every N days", 1, 3650)
+    submit = SubmitField("Save settings")
+
+    def validate_second_check_in_days(self, field) -> None:
+        first = self.first_check_in_days.data
+        if isinstance(first, int) and isinstance(field.data, int) and field.data <= first:
+            raise ValidationError("Make the second check-in later than the first.")

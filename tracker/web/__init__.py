@@ -37,7 +37,7 @@ def page_number(value: str | None) -> int:
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import auth, contacts, home, interviews, organisations
+    from . import auth, contacts, delivery, home, interviews, organisations, settings
 
-    for module in (auth, home, interviews, organisations, contacts):
+    for module in (auth, home, interviews, organisations, contacts, settings, delivery):
         app.register_blueprint(module.bp)
