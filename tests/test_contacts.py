@@ -384,6 +384,7 @@ def test_recording_a_move_through_the_page(client, app, user, make_interview):
         ({"title": "t" * 201}, "title", "longer than 200"),
         ({"started_on": "2026-02-30"}, "started_on", "date"),
         ({"started_on": "yesterday"}, "started_on", "date"),
+        ({"started_on": "9999-01-01"}, "started_on", "Enter a date between"),
     ],
 )
 def test_a_bad_move_is_explained_and_saves_nothing(

@@ -535,6 +535,8 @@ BAD_INPUTS = [
     ({"held_on": "2026-02-30"}, "held_on", "date"),
     ({"held_on": "20/11/2026"}, "held_on", "date"),
     ({"held_on": ""}, "held_on", "date"),
+    ({"held_on": "9999-12-31", "outcome": "declined"}, "held_on", "Enter a date between"),
+    ({"held_on": "0001-01-01", "start_time": "00:30"}, "held_on", "Enter a date between"),
     ({"start_time": "25:61"}, "start_time", "time"),
     ({"interest": "0"}, "interest", "Enter a number from 1 to 5."),
     ({"interest": "6"}, "interest", "Enter a number from 1 to 5."),

@@ -1,5 +1,6 @@
 """Forms: every field labelled, every limit stated, every error shown next to its field."""
 
+from datetime import date
 from urllib.parse import urlsplit
 from zoneinfo import available_timezones
 
@@ -91,6 +92,15 @@ def zone_choices() -> list[str]:
     )
     zones = {z for z in available_timezones() if "/" in z and not z.startswith(skip)}
     return ["UTC", *sorted(zones)]
+
+
+EARLIEST_DATE, LATEST_DATE = date(1950, 1, 1), date(2100, 12, 31)
+
+
+def plausible_date(form, field) -> None:
+    """A date far outside a working life is a typo (and overflows the playbook's sums)."""
+    if field.data is not None and not EARLIEST_DATE <= field.data <= LATEST_DATE:
+        raise ValidationError(f"Enter a date between {EARLIEST_DATE.year} and {LATEST_DATE.year}.")
 
 
 def web_url(form, field) -> None:
@@ -222,7 +232,9 @@ class InterviewForm(FlaskForm):
         validators=[DataRequired("Enter the role you interviewed for."), Length(max=NAME_MAX)],
         filters=[strip],
     )
-    held_on = DateField("Date", validators=[InputRequired("Enter the date of the interview.")])
+    held_on = DateField(
+        "Date", validators=[InputRequired("Enter the date of the interview."), plausible_date]
+    )
     start_time = TimeField("Time", validators=[Optional()], description="Optional.")
     stage = SelectField(
         "Stage", choices=[SelectChoice(s.value, label) for s, label in STAGE_LABELS.items()]
@@ -292,7 +304,9 @@ class MoveForm(FlaskForm):
         filters=[strip],
     )
     title = StringField("Job title", validators=[Length(max=NAME_MAX)], filters=[strip])
-    started_on = DateField("Started on", validators=[Optional()], description="Optional.")
+    started_on = DateField(
+        "Started on", validators=[Optional(), plausible_date], description="Optional."
+    )
     submit = SubmitField("Record the move")
 
 
