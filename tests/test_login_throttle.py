@@ -230,3 +230,27 @@ def test_the_throttle_lives_in_the_database_and_every_process_sees_it(app, clien
         with other.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+# The current password on the account page is a password check too
+
+
+def test_guessing_the_current_password_is_throttled_like_a_login(app, client, lee, login):
+    login(lee)
+    change = {"new_password": "a brand new passphrase"}
+    for _ in range(5):
+        response = client.post("/account/password", data={**change, "current_password": "guess"})
+        assert response.status_code == 400
+    hash_before = stored_hash(app)
+
+    response = client.post("/account/password", data={**change, "current_password": PASSWORD})
+    assert response.status_code == 429
+    assert wait_seconds(response) == 1
+    assert stored_hash(app) == hash_before
+    assert account_failures(app) == 5
+
+    at(app, seconds=1)
+    response = client.post("/account/password", data={**change, "current_password": PASSWORD})
+    assert response.status_code == 302
+    assert stored_hash(app) != hash_before
+    assert account_failures(app) is None

@@ -47,40 +47,39 @@ def _too_many_attempts(retry_after: int):
     return page, 429, {"Retry-After": str(retry_after)}
 
 
+def _wait_message(seconds: int) -> str:
+    return f"Too many failed attempts. Try again in {seconds} second{'s' if seconds > 1 else ''}."
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
     form = LoginForm()
-    status = 400 if form.is_submitted() else 200
-    if form.validate_on_submit():
-        email, address = form.email.data, request.remote_addr or "unknown"
-        throttle = accounts.login_throttle(email, address)
-        if throttle.address_blocked:
-            log.warning("login blocked for address %s", _clean(address))
-            return _too_many_attempts(throttle.retry_after)
-        if not throttle.allowed:
-            log.warning("login throttled for %s from %s", _clean(email), _clean(address))
-            wait = throttle.retry_after
-            form.password.errors.append(
-                f"Too many failed attempts. Try again in {wait} second{'s' if wait > 1 else ''}."
-            )
-            page = render_template("auth/login.html", form=form)
-            return page, 429, {"Retry-After": str(wait)}
-        else:
-            user = accounts.find_user_by_email(email)
-            if accounts.check_password(user, form.password.data):
-                accounts.record_login_success(email)
-                db.session.commit()
-                start_session(user)
-                log.info("login succeeded for user %s", user.id)
-                return redirect(safe_next(request.args.get("next"), url_for("home.index")))
-            accounts.record_login_failure(email, address)
-            db.session.commit()
-            log.warning("login failed for %s from %s", _clean(email), _clean(address))
-            form.password.errors.append("Email or password is not right.")
-            status = 401
-    return render_template("auth/login.html", form=form), status
+    if not form.validate_on_submit():
+        return render_template("auth/login.html", form=form), 400 if form.is_submitted() else 200
+    email, address = form.email.data, request.remote_addr or "unknown"
+    throttle = accounts.login_throttle(email, address)
+    if throttle.address_blocked:
+        log.warning("login blocked for address %s", _clean(address))
+        return _too_many_attempts(throttle.retry_after)
+    if not throttle.allowed:
+        log.warning("login throttled for %s from %s", _clean(email), _clean(address))
+        form.password.errors.append(_wait_message(throttle.retry_after))
+        page = render_template("auth/login.html", form=form)
+        return page, 429, {"Retry-After": str(throttle.retry_after)}
+    user = accounts.find_user_by_email(email)
+    if accounts.check_password(user, form.password.data):
+        accounts.record_login_success(email)
+        db.session.commit()
+        start_session(user)
+        log.info("login succeeded for user %s", user.id)
+        return redirect(safe_next(request.args.get("next"), url_for("home.index")))
+    accounts.record_login_failure(email, address)
+    db.session.commit()
+    log.warning("login failed for %s from %s", _clean(email), _clean(address))
+    form.password.errors.append("Email or password is not right.")
+    return render_template("auth/login.html", form=form), 401
 
 
 @bp.post("/logout")
@@ -120,17 +119,30 @@ def save_profile():
 @bp.post("/account/password")
 @login_required
 def change_password():
+    """Needs the current password, checked under the same throttle as a login."""
     password = PasswordChangeForm()
+    status, headers = 400, {}
     if password.validate_on_submit():
-        if not accounts.check_password(current_user, password.current_password.data):
+        user = current_user._get_current_object()
+        address = request.remote_addr or "unknown"
+        throttle = accounts.login_throttle(user.email, address)
+        if not throttle.allowed:
+            log.warning("password change throttled for user %s", user.id)
+            password.current_password.errors.append(_wait_message(throttle.retry_after))
+            status, headers = 429, {"Retry-After": str(throttle.retry_after)}
+        elif not accounts.check_password(user, password.current_password.data):
+            accounts.record_login_failure(user.email, address)
+            db.session.commit()
+            log.warning("password change with a wrong password for user %s", user.id)
             password.current_password.errors.append("That is not your current password.")
         else:
-            user = current_user._get_current_object()
             accounts.change_password(user, password.new_password.data)
+            accounts.record_login_success(user.email)
             db.session.commit()
             # Every other session is now dead; this one starts afresh.
             start_session(user)
             flash("Password changed. Other devices have been logged out.", "success")
             return redirect(url_for("auth.account"))
     profile = ProfileForm(timezone=current_user.timezone)
-    return render_template("auth/account.html", profile=profile, password=password), 400
+    page = render_template("auth/account.html", profile=profile, password=password)
+    return page, status, headers
