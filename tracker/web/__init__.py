@@ -9,10 +9,13 @@ from flask_login import current_user
 from ..db import db
 
 T = TypeVar("T")
+MAX_ID = 2**31 - 1  # the largest INTEGER id on PostgreSQL
 
 
 def owned_or_404(model: type[T], ident: int) -> T:
     """The row with that id if it belongs to the logged-in user; 404 otherwise, never 403."""
+    if not 0 < ident <= MAX_ID:
+        abort(404)  # the URL converter takes any digits; the database driver would raise
     row = db.session.get(model, ident)
     if row is None or row.user_id != current_user.id:
         abort(404)
