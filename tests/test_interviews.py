@@ -748,3 +748,14 @@ def test_people_met_at_a_deleted_interview_are_planned_from_the_others(
         open_ones = all_rows_where(FollowUp, contact_id=dana, status=FollowUpStatus.OPEN)
         assert open_ones, "Dana was left with nothing planned"
         assert all(f.interview_id != latest for f in open_ones)
+
+
+def test_a_row_marked_for_removal_is_not_checked(client, app, user):
+    response = client.post(
+        "/interviews/new",
+        data=interview_form(
+            people=[{"name": "Dana Smith"}, {"name": "", "email": "not an email", "remove": "y"}]
+        ),
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert row_counts(app)["contact"] == 1

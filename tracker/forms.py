@@ -199,6 +199,12 @@ class PersonForm(Form):
     )
     remove = BooleanField("Remove this person")
 
+    def validate(self, extra_validators=None) -> bool:
+        """A row marked for removal is not saved, so what it holds is not checked either."""
+        if self.remove.data:
+            return True
+        return super().validate(extra_validators)
+
     def is_blank(self) -> bool:
         return not (
             self.contact_id.data
