@@ -463,3 +463,19 @@ def test_an_explicit_cookie_setting_wins_over_the_base_url(app):
     )
     assert secure.config["SESSION_COOKIE_NAME"] == "keepwarm"
     assert secure.config["SESSION_COOKIE_SECURE"] is True
+
+
+# Logging
+
+
+def test_logins_are_logged_without_passwords_or_forged_lines(client, make_user, caplog):
+    user = make_user("lee@example.com")
+    caplog.set_level("INFO", logger="keepwarm.auth")
+    forged = "mallory@example.com\r\n2026-11-20 login succeeded for user 1"
+    client.post("/login", data={"email": forged, "password": "hunter2 is my password"})
+    client.post("/login", data={"email": user.email, "password": PASSWORD})
+    messages = [record.getMessage() for record in caplog.records]
+    assert any(m.startswith("login failed for mallory@example.com") for m in messages)
+    assert f"login succeeded for user {user.id}" in messages
+    assert all("\n" not in m and "\r" not in m for m in messages)
+    assert not any("hunter2" in m or PASSWORD in m for m in messages)

@@ -3,7 +3,9 @@
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 WEAK_SECRET_KEYS = {"", "dev", "secret", "changeme", "change-me"}
 
 
@@ -108,7 +110,13 @@ DEFAULTS = {
 
 
 def refuse_unsafe(settings: dict) -> None:
-    """Refuse to start with a secret key anyone could guess."""
+    """Refuse to start with a secret key anyone could guess, or in debug mode when public.
+
+    The debugger runs code typed into an error page, so it stays on this machine.
+    """
     key = settings.get("SECRET_KEY", "")
     if key.lower() in WEAK_SECRET_KEYS or len(key) < 32:
         raise RuntimeError("SECRET_KEY is too short or a known default; use 32+ random characters.")
+    host = urlsplit(settings.get("BASE_URL", "")).hostname
+    if settings.get("DEBUG") and host not in LOCAL_HOSTS:
+        raise RuntimeError(f"Debug mode is on while serving {host}; turn FLASK_DEBUG off.")

@@ -175,3 +175,25 @@ def test_hsts_only_over_https(client, https):
         max_age = int(re.search(r"max-age=(\d+)", hsts).group(1))
         assert max_age >= 180 * 24 * 3600, path
         assert_secure_headers(response)
+
+
+# Refusing to start unsafely
+
+
+@pytest.mark.parametrize("key", ["", "dev", "changeme", "short-but-random-9f2c"])
+def test_the_app_refuses_a_weak_secret_key(app, key):
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app(settings_of(app, SECRET_KEY=key))
+
+
+@pytest.mark.parametrize("base_url", ["https://keepwarm.example", "http://192.0.2.10:5000"])
+def test_the_app_refuses_debug_mode_when_served_beyond_this_machine(app, base_url):
+    with pytest.raises(RuntimeError, match="Debug mode"):
+        create_app(settings_of(app, DEBUG=True, BASE_URL=base_url))
+
+
+def test_debug_mode_is_allowed_on_localhost(app):
+    local = create_app(settings_of(app, DEBUG=True, BASE_URL="http://127.0.0.1:5000"))
+    assert local.debug
+    with local.app_context():
+        db.engine.dispose()
