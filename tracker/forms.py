@@ -33,7 +33,7 @@ from wtforms.validators import (
 )
 
 from .accounts import MAX_PASSWORD_LENGTH, password_problem
-from .models import Outcome, ParticipantRole, Stage
+from .models import InteractionKind, Outcome, ParticipantRole, Stage
 
 STAGE_LABELS = {
     Stage.PHONE_SCREEN: "Phone screen",
@@ -320,6 +320,77 @@ class ConfirmForm(FlaskForm):
     """A bare form for POST-only actions such as delete and logout: CSRF token only."""
 
     submit = SubmitField("Confirm")
+
+
+INTERACTION_LABELS = {
+    InteractionKind.EMAIL: "Email",
+    InteractionKind.CALL: "Call",
+    InteractionKind.COFFEE: "Coffee",
+    InteractionKind.MESSAGE: "Message",
+    InteractionKind.MEETING: "Meeting",
+    InteractionKind.OTHER: "Other",
+}
+
+
+class DoneForm(FlaskForm):
+    """Done, optionally saying what was done (which logs an interaction)."""
+
+    kind = SelectField(
+        "How",
+        choices=[SelectChoice(k.value, label) for k, label in INTERACTION_LABELS.items()],
+        default=InteractionKind.EMAIL.value,
+    )
+    note = TextAreaField(
+        "What you did (optional)", validators=[Length(max=NOTES_MAX)], filters=[strip]
+    )
+    submit = SubmitField("Done")
+
+
+class SnoozeForm(FlaskForm):
+    period = SelectField(
+        "Snooze for",
+        choices=[
+            SelectChoice("week", "1 week"),
+            SelectChoice("month", "1 month"),
+            SelectChoice("date", "Until a date"),
+        ],
+        default="week",
+    )
+    until = DateField("Until", validators=[Optional()])
+    submit = SubmitField("Snooze")
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if valid and self.period.data == "date" and self.until.data is None:
+            self.until.errors.append("Pick the date to snooze until.")
+            return False
+        return valid
+
+
+class FollowUpForm(FlaskForm):
+    """A manual follow-up, or the editable parts of any follow-up."""
+
+    title = StringField(
+        "What to do",
+        validators=[Length(max=300)],
+        filters=[strip],
+        description="For example: Send Dana the article about team topologies.",
+    )
+    due_on = DateField("Due on", validators=[InputRequired("Enter the date it is due.")])
+    due_time = TimeField("Time", validators=[Optional()], description="Optional.")
+    note = TextAreaField("Note", validators=[Length(max=NOTES_MAX)], filters=[strip])
+    submit = SubmitField("Save follow-up")
+
+
+class InteractionForm(FlaskForm):
+    kind = SelectField(
+        "Kind",
+        choices=[SelectChoice(k.value, label) for k, label in INTERACTION_LABELS.items()],
+        default=InteractionKind.EMAIL.value,
+    )
+    occurred_on = DateField("Date", validators=[InputRequired("Enter the date.")])
+    note = TextAreaField("Note", validators=[Length(max=NOTES_MAX)], filters=[strip])
+    submit = SubmitField("Log interaction")
 
 
 class DaysField(IntegerField):

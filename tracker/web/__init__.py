@@ -40,7 +40,7 @@ def page_number(value: str | None) -> int:
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import auth, contacts, delivery, home, interviews, organisations, settings
+    from . import auth, contacts, delivery, followups, home, interviews, organisations, settings
 
-    for module in (auth, home, interviews, organisations, contacts, settings, delivery):
+    for module in (auth, home, interviews, organisations, contacts, followups, settings, delivery):
         app.register_blueprint(module.bp)

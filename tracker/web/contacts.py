@@ -3,6 +3,7 @@
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from .. import followups
 from ..clock import local_today
 from ..contacts import contacts_query, interactions, meetings, record_move
 from ..db import db
@@ -54,6 +55,7 @@ def edit(contact_id: int):
         contact.linkedin_url = form.linkedin_url.data or ""
         contact.notes = form.notes.data or ""
         contact.remind = form.remind.data
+        followups.replan_contact(current_user, contact)
         db.session.commit()
         flash("Contact saved.", "success")
         return redirect(url_for("contacts.show", contact_id=contact.id))
