@@ -3,7 +3,8 @@
 Every message that reaches DATA is in `attempts`; accepted ones also in `received`.
 `server.mode` decides the answer to the next messages: "ok" (250, recorded), "4xx"
 (451, not recorded), "5xx" (550), "drop" (the connection is cut mid-transaction) or
-"stall" (recorded, then no answer until `server.release.set()`).
+"stall" (recorded, then no answer until `handler.release.set()`); `handler.stall_at = n`
+stalls only the n-th accepted message.
 """
 
 import asyncio
@@ -32,6 +33,7 @@ class Recorder:
         self.received: list[bytes] = []
         self.attempts: list[bytes] = []
         self.refused = 0
+        self.stall_at: int | None = None
         self.stalled = threading.Event()
         self.release = threading.Event()
         self._lock = threading.Lock()
@@ -52,7 +54,8 @@ class Recorder:
             return "421 4.4.2 Connection dropped"
         with self._lock:
             self.received.append(envelope.content)
-        if mode == "stall":
+            count = len(self.received)
+        if mode == "stall" or count == self.stall_at:
             self.stalled.set()
             while not self.release.is_set():
                 await asyncio.sleep(0.02)
