@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tracker.db import db
-from tracker.models import Contact, Interview, Organisation
+from tracker.models import Contact, FollowUp, Interview, Organisation
 
 pytestmark = pytest.mark.browser
 
@@ -76,6 +76,9 @@ def ids(app, demo_account) -> dict[str, int]:
             "organisation": one(Organisation, name="Acme Robotics"),
             "interview": one(Interview, role="Senior Backend Engineer"),
             "contact": one(Contact, name="Dana Smith"),
+            "follow_up": db.session.execute(
+                db.select(FollowUp.id).order_by(FollowUp.due_on, FollowUp.id).limit(1)
+            ).scalar_one(),
         }
 
 
@@ -123,6 +126,13 @@ def test_every_page_fits_is_labelled_and_readable(
 
     log_in_page(page, demo_account)
     visit(page, "home", "/")
+    page.get_by_text("More", exact=True).first.click()
+    visit(page, "home-more")
+    visit(page, "follow-up", f"/follow-ups/{ids['follow_up']}")
+    visit(page, "follow-up-edit", f"/follow-ups/{ids['follow_up']}/edit")
+    visit(page, "follow-up-new", f"/follow-ups/new?contact={ids['contact']}")
+    visit(page, "settings", "/settings/")
+    visit(page, "delivery", "/delivery/")
     visit(page, "interview-new", "/interviews/new")
     page.get_by_role("button", name="Add another person").click()
     page.locator("#people-0-email").fill("not an email")
