@@ -124,7 +124,7 @@ DEMO_ZONE = "Europe/London"
 # (days ago, organisation, role, stage, outcome, interest, notes, people)
 DEMO_INTERVIEWS = [
     (
-        2,
+        1,
         "Acme Robotics",
         "Senior Backend Engineer",
         Stage.ONSITE,
