@@ -214,7 +214,7 @@ def test_logging_an_interaction_completes_what_is_due(
     login(user)
     [check_in, thank_you] = sorted(open_follow_ups(app), key=lambda f: f.kind.value)
     response = client.post(
-        f"/follow-ups/contacts/{thank_you.contact_id}/interactions",
+        f"/contacts/{thank_you.contact_id}/interactions",
         data={"kind": "coffee", "occurred_on": "2026-11-25", "note": "Coffee at the café"},
     )
     assert response.status_code == 302
@@ -226,10 +226,14 @@ def test_an_interaction_in_the_future_is_refused(app, client, make_user, login, 
     make_interview(user, held_on=date(2026, 11, 24), people=[{"name": "Dana"}])
     login(user)
     contact_id = open_follow_ups(app)[0].contact_id
-    client.post(
-        f"/follow-ups/contacts/{contact_id}/interactions",
-        data={"kind": "call", "occurred_on": "2026-12-25", "note": ""},
+    response = client.post(
+        f"/contacts/{contact_id}/interactions",
+        data={"kind": "call", "occurred_on": "2026-12-25", "note": "typed note"},
     )
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert '<p class="error" id="occurred_on-error">Pick today or a day in the past.</p>' in page
+    assert "typed note" in page
     with app.app_context():
         assert db.session.execute(db.select(Interaction)).first() is None
 
@@ -387,3 +391,25 @@ def test_deleting_an_interview_re_plans_from_the_remaining_ones(
     assert client.post(f"/interviews/{later}/delete").status_code == 302
     # Back to the series of the June interview: 1 Jun + 180 days.
     assert kinds(open_follow_ups(app)) == [("check_in", date(2026, 11, 28))]
+
+
+def test_contact_page_shows_follow_ups_and_logs_interactions(
+    app, client, make_user, login, make_interview
+):
+    user = make_user()
+    make_interview(
+        user, held_on=date(2026, 11, 24), outcome=Outcome.DECLINED, people=[{"name": "Dana"}]
+    )
+    login(user)
+    contact_id = open_follow_ups(app)[0].contact_id
+    page = client.get(f"/contacts/{contact_id}").get_data(as_text=True)
+    assert "Thank-you note: Dana, Acme" in page and "Check-in: Dana, Acme" in page
+    assert "Log an interaction" in page
+    response = client.post(
+        f"/contacts/{contact_id}/interactions",
+        data={"kind": "call", "occurred_on": "2026-11-25", "note": "Called about the offer"},
+        follow_redirects=True,
+    )
+    page = response.get_data(as_text=True)
+    assert "Interaction with Dana logged. Next check-in planned for 23 Feb 2027." in page
+    assert "Called about the offer" in page

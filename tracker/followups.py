@@ -381,3 +381,48 @@ def due_for_digest(user: User, today: date) -> list[FollowUp]:
         .scalars()
         .unique()
     )
+
+
+def next_check_in(contact: Contact) -> FollowUp | None:
+    """The person's open check-in, if one is planned."""
+    return db.session.execute(
+        db.select(FollowUp)
+        .filter_by(contact_id=contact.id, status=OPEN, kind=FollowUpKind.CHECK_IN)
+        .order_by(FollowUp.due_on)
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def for_contact(contact: Contact, closed_limit: int = 20) -> list[FollowUp]:
+    """The person's open follow-ups by date, then the latest closed ones."""
+    query = (
+        db.select(FollowUp)
+        .where(FollowUp.contact_id == contact.id)
+        .options(db.joinedload(FollowUp.organisation), db.joinedload(FollowUp.interview))
+    )
+    open_ones = db.session.execute(
+        query.where(FollowUp.status == OPEN).order_by(FollowUp.due_on, FollowUp.id)
+    ).scalars().all()
+    closed = db.session.execute(
+        query.where(FollowUp.status != OPEN)
+        .order_by(FollowUp.completed_at.desc(), FollowUp.id.desc())
+        .limit(closed_limit)
+    ).scalars().all()
+    return [*open_ones, *closed]
+
+
+def for_organisation(organisation_id: int, limit: int = 50) -> list[FollowUp]:
+    """Open follow-ups for the organisation or anyone met there, soonest first."""
+    return list(
+        db.session.execute(
+            db.select(FollowUp)
+            .where(FollowUp.organisation_id == organisation_id, FollowUp.status == OPEN)
+            .options(
+                db.joinedload(FollowUp.contact),
+                db.joinedload(FollowUp.organisation),
+                db.joinedload(FollowUp.interview),
+            )
+            .order_by(FollowUp.due_on, FollowUp.id)
+            .limit(limit)
+        ).scalars()
+    )

@@ -7,8 +7,8 @@ from .. import followups
 from ..clock import local_today
 from ..contacts import contacts_query, interactions, meetings, record_move
 from ..db import db
-from ..forms import ConfirmForm, ContactForm, MoveForm
-from ..models import Contact
+from ..forms import ConfirmForm, ContactForm, InteractionForm, MoveForm
+from ..models import Contact, InteractionKind
 from ..organisations import organisation_names
 from . import owned_or_404, page_number
 
@@ -29,18 +29,63 @@ def index():
     return render_template("contacts/index.html", page=page, search=search)
 
 
+def _render(
+    contact: Contact,
+    move: MoveForm | None = None,
+    interaction: InteractionForm | None = None,
+    status: int = 200,
+):
+    """The contact's page; a failed form is shown again with its errors."""
+    today = local_today(current_user.timezone)
+    if interaction is None:
+        interaction = InteractionForm(formdata=None, occurred_on=today)
+    return (
+        render_template(
+            "contacts/show.html",
+            contact=contact,
+            meetings=meetings(contact),
+            interactions=interactions(contact),
+            follow_ups=followups.describe(followups.for_contact(contact), today),
+            move=move or MoveForm(formdata=None),
+            interaction=interaction,
+            organisations=organisation_names(current_user.id),
+        ),
+        status,
+    )
+
+
 @bp.get("/<int:contact_id>")
 @login_required
 def show(contact_id: int):
+    return _render(owned_or_404(Contact, contact_id))
+
+
+@bp.post("/<int:contact_id>/interactions")
+@login_required
+def log_interaction(contact_id: int):
+    """Log an interaction: what is due for them is done, the next check-in planned."""
     contact = owned_or_404(Contact, contact_id)
-    return render_template(
-        "contacts/show.html",
-        contact=contact,
-        meetings=meetings(contact),
-        interactions=interactions(contact),
-        move=MoveForm(),
-        organisations=organisation_names(current_user.id),
+    form = InteractionForm()
+    valid = form.validate_on_submit()
+    if valid and form.occurred_on.data > local_today(current_user.timezone):
+        form.occurred_on.errors.append("Pick today or a day in the past.")
+        valid = False
+    if not valid:
+        return _render(contact, interaction=form, status=400)
+    followups.log_interaction(
+        current_user,
+        contact,
+        InteractionKind(form.kind.data),
+        form.occurred_on.data,
+        form.note.data or "",
     )
+    db.session.commit()
+    message = f"Interaction with {contact.name} logged."
+    upcoming = followups.next_check_in(contact)
+    if upcoming is not None:
+        message += f" Next check-in planned for {upcoming.due_on.day} {upcoming.due_on:%b %Y}."
+    flash(message, "success")
+    return redirect(url_for("contacts.show", contact_id=contact.id))
 
 
 @bp.route("/<int:contact_id>/edit", methods=["GET", "POST"])
@@ -79,17 +124,7 @@ def move(contact_id: int):
         db.session.commit()
         flash(f"{contact.name} now works at {position.organisation.name}.", "success")
         return redirect(url_for("contacts.show", contact_id=contact.id))
-    return (
-        render_template(
-            "contacts/show.html",
-            contact=contact,
-            meetings=meetings(contact),
-            interactions=interactions(contact),
-            move=form,
-            organisations=organisation_names(current_user.id),
-        ),
-        400,
-    )
+    return _render(contact, move=form, status=400)
 
 
 @bp.route("/<int:contact_id>/delete", methods=["GET", "POST"])

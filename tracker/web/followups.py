@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 from .. import followups
 from ..clock import local_today
 from ..db import db
-from ..forms import ConfirmForm, DoneForm, FollowUpForm, InteractionForm, SnoozeForm
+from ..forms import ConfirmForm, DoneForm, FollowUpForm, SnoozeForm
 from ..models import Contact, FollowUp, FollowUpKind, FollowUpStatus, InteractionKind, Organisation
 from . import owned_or_404, safe_next
 
@@ -38,17 +38,6 @@ def _back(follow_up: FollowUp):
 
 def _label(follow_up: FollowUp) -> str:
     return followups.describe([follow_up], _today())[0].summary
-
-
-def _next_check_in(contact_id: int | None) -> FollowUp | None:
-    if contact_id is None:
-        return None
-    return db.session.execute(
-        db.select(FollowUp)
-        .filter_by(contact_id=contact_id, status=FollowUpStatus.OPEN, kind=FollowUpKind.CHECK_IN)
-        .order_by(FollowUp.due_on)
-        .limit(1)
-    ).scalar_one_or_none()
 
 
 def _show(follow_up: FollowUp, done: DoneForm | None = None, snooze: SnoozeForm | None = None):
@@ -84,7 +73,7 @@ def done(follow_up_id: int):
     )
     db.session.commit()
     message = f"Done: {label}."
-    upcoming = _next_check_in(follow_up.contact_id)
+    upcoming = followups.next_check_in(follow_up.contact) if follow_up.contact else None
     if upcoming is not None:
         message += f" Next check-in planned for {upcoming.due_on.day} {upcoming.due_on:%b %Y}."
     flash(message, "success")
@@ -209,34 +198,3 @@ def new():
         ),
         status,
     )
-
-
-@bp.post("/contacts/<int:contact_id>/interactions")
-@login_required
-def log_interaction(contact_id: int):
-    """ "Log an interaction" on the contact page."""
-    contact = owned_or_404(Contact, contact_id)
-    form = InteractionForm()
-    if form.validate_on_submit():
-        if form.occurred_on.data > _today():
-            form.occurred_on.errors.append("Pick today or a day in the past.")
-        else:
-            followups.log_interaction(
-                current_user,
-                contact,
-                InteractionKind(form.kind.data),
-                form.occurred_on.data,
-                form.note.data or "",
-            )
-            db.session.commit()
-            upcoming = _next_check_in(contact.id)
-            message = f"Interaction with {contact.name} logged."
-            if upcoming is not None:
-                message += (
-                    f" Next check-in planned for {upcoming.due_on.day} {upcoming.due_on:%b %Y}."
-                )
-            flash(message, "success")
-            return redirect(url_for("contacts.show", contact_id=contact.id))
-    errors = " ".join(e for errs in form.errors.values() for e in errs)
-    flash(f"Nothing was saved: {errors}", "error")
-    return redirect(url_for("contacts.show", contact_id=contact.id))
