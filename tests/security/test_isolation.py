@@ -1,7 +1,7 @@
 """Another user's rows: 404 on every route and method, never listed, never assignable."""
 
 import pytest
-from walk import PAYLOAD, app_rules, fill, route_params, snapshot
+from walk import PAYLOAD, app_rules, fetch, fill, route_params, snapshot
 
 from tracker.db import db
 from tracker.models import Contact, Interview, Organisation, Position, User
@@ -34,9 +34,9 @@ def test_another_users_ids_give_404_on_every_route_and_change_nothing(app, ann, 
         for rule in with_ids(app, method):
             url = fill(rule, ann.ids)
             if method == "GET":
-                response = bob.client.get(url)
+                response = fetch(bob.client, "GET", url)
             else:
-                response = bob.client.post(url, data=dict(PAYLOAD))  # with a valid CSRF token
+                response = fetch(bob.client, "POST", url, data=dict(PAYLOAD))  # valid CSRF token
             page = response.get_data(as_text=True)
             assert response.status_code == 404, (method, url, response.status_code)
             assert "Not found" in page
@@ -50,8 +50,8 @@ def test_another_users_ids_give_404_on_every_route_and_change_nothing(app, ann, 
 
 def test_a_foreign_id_and_a_missing_id_look_the_same(app, ann, bob):
     for rule in with_ids(app, "GET"):
-        foreign = bob.client.get(fill(rule, ann.ids))
-        missing = bob.client.get(fill(rule, dict.fromkeys(ann.ids, 987654)))
+        foreign = fetch(bob.client, "GET", fill(rule, ann.ids))
+        missing = fetch(bob.client, "GET", fill(rule, dict.fromkeys(ann.ids, 987654)))
         assert foreign.status_code == missing.status_code == 404
         assert len(foreign.get_data()) == len(missing.get_data()), rule.rule
 
@@ -67,7 +67,7 @@ def test_ids_in_query_parameters_are_checked_too(app, ann, bob):
         if any(route_params(rule).values()):
             continue
         url = fill(rule, bob.ids)
-        response = bob.client.get(url, query_string=query)
+        response = fetch(bob.client, "GET", url, query_string=query)
         assert response.status_code in (200, 302, 404), (url, response.status_code)
         assert not shows_any(response.get_data(as_text=True), ann.markers), url
     assert bob.client.get("/interviews/new", query_string=query).status_code == 404
@@ -80,7 +80,7 @@ def test_lists_and_searches_never_show_another_users_rows(app, ann, bob):
         url = fill(rule, bob.ids)
         for search in (None, *SEARCHES):
             query = {"q": search, "page": "1"} if search else None
-            response = bob.client.get(url, query_string=query)
+            response = fetch(bob.client, "GET", url, query_string=query)
             assert response.status_code < 500, url
             page = response.get_data(as_text=True)
             # The search box shows what was searched for; that echo is no leak.

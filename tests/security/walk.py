@@ -93,6 +93,17 @@ def fill(rule: Rule, ids: dict[str, int]) -> str:
     return rule.build(values, append_unknown=False)[1]
 
 
+def fetch(client, method: str, url: str, **options):
+    """One request with the body read and the response closed (exports are streamed)."""
+    if method == "POST":
+        response = client.post(url, **options)
+    else:
+        response = client.open(url, method=method, **options)
+    response.get_data()
+    response.close()
+    return response
+
+
 def app_rules(app, method: str) -> list[Rule]:
     """The app's own rules that accept `method` (static files left out)."""
     rules = [
