@@ -413,3 +413,16 @@ def test_contact_page_shows_follow_ups_and_logs_interactions(
     page = response.get_data(as_text=True)
     assert "Interaction with Dana logged. Next check-in planned for 23 Feb 2027." in page
     assert "Called about the offer" in page
+
+
+def test_organisation_page_shows_the_next_follow_up(app, client, make_user, login, make_interview):
+    user = make_user()
+    interview_id = make_interview(
+        user, held_on=date(2026, 11, 24), outcome=Outcome.DECLINED, people=[{"name": "Dana"}]
+    )
+    with app.app_context():
+        organisation_id = db.session.get(Interview, interview_id).organisation_id
+    login(user)
+    page = client.get(f"/organisations/{organisation_id}").get_data(as_text=True)
+    assert "Next follow-up" in page and "25 Nov</a> (due today)" in page
+    assert "Check-in: Dana, Acme" in page

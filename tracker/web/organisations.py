@@ -3,6 +3,8 @@
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from .. import followups
+from ..clock import local_today
 from ..db import db
 from ..forms import ConfirmForm, OrganisationForm
 from ..models import Interaction, Interview, Organisation, Participant
@@ -65,6 +67,9 @@ def show(organisation_id: int):
         people=people_at(organisation),
         roles=roles,
         interactions=interactions,
+        follow_ups=followups.describe(
+            followups.for_organisation(organisation.id), local_today(current_user.timezone)
+        ),
     )
 
 
