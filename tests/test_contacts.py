@@ -351,7 +351,7 @@ def test_a_move_without_a_date_starts_today(app, make_user):
 
 
 def test_recording_a_move_through_the_page(client, app, user, make_interview):
-    make_interview(user, "Acme", people=[{"name": "Lee Chen", "title": "Recruiter"}])
+    met_at = make_interview(user, "Acme", people=[{"name": "Lee Chen", "title": "Recruiter"}])
     with app.app_context():
         lee = db.session.execute(db.select(Contact.id)).scalar_one()
     response = client.post(
@@ -362,7 +362,7 @@ def test_recording_a_move_through_the_page(client, app, user, make_interview):
     page = client.get(f"/contacts/{lee}").get_data(as_text=True)
     assert page.index("Globex") < page.index("Recruiter")  # the current job first
     assert "Head of Talent" in page and "Acme" in page and "until 1 Oct" in page
-    assert "interview for Backend Engineer" in page  # where they were met stays
+    assert f'href="/interviews/{met_at}"' in page  # where they were met stays
     listing = client.get("/contacts/").get_data(as_text=True)
     assert "Head of Talent · Globex" in listing
     with app.app_context():
