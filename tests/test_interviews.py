@@ -607,12 +607,27 @@ def test_bad_input_is_shown_next_to_its_field_and_nothing_is_saved(
     assert message.lower() in error.lower()
     assert "Nothing was saved" in page
     # Everything typed comes back, the bad value included.
-    for key in ("organisation", "role", "people-0-name", "people-0-email", "people-1-title"):
-        if key != field_id and key not in ("held_on", "start_time"):
+    typed = [
+        "organisation",
+        "role",
+        "held_on",
+        "interest",
+        "people-0-name",
+        "people-0-email",
+        "people-0-linkedin_url",
+        "people-1-title",
+        field_id,
+    ]
+    for key in typed:
+        if key in ("stage", "outcome") or key.endswith("-role"):
+            # A made-up choice cannot be shown selected; the select is there to pick again.
+            assert f'<select id="{key}"' in page or f'id="{key}" name="{key}"' in page, key
+        elif key == "notes" or key.endswith("topics"):
+            assert textarea_value(page, key) == data[key].strip(), key
+        else:
             assert field_value(page, key) == data[key].strip(), key
     assert textarea_value(page, "notes") == data["notes"]
-    if field_id.endswith(("email", "linkedin_url", "held_on", "start_time", "interest")):
-        assert field_value(page, field_id) == data[field_id]
+    assert textarea_value(page, "people-0-topics") == data["people-0-topics"]
     assert row_counts(app) == before
 
 
