@@ -227,3 +227,8 @@ def test_without_smtp_the_eml_files_are_listed_and_viewable(app, client, login, 
     assert f'href="/delivery/{mine.id}"' in text
     assert f"-{theirs.id}.eml" not in text
     assert shown in page_text(client, f"/delivery/{mine.id}")
+
+
+def test_linked_from_every_page_footer(client, login, make_user):
+    login(make_user())
+    assert 'href="/delivery/"' in client.get("/contacts/").get_data(as_text=True)
