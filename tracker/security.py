@@ -59,9 +59,11 @@ def _expired(now: datetime) -> bool:
     )
 
 
-def _back_to_login(message: str) -> Response:
+def _back_to_login(message: str) -> Response | None:
     """End what is left of the session and ask for a login, then come back here."""
     end_session()
+    if (request.endpoint or "").startswith("email_actions."):
+        return None  # A link from an email carries its own permission: no login needed.
     flash(message, "info")
     here = request.full_path if request.query_string else request.path
     wanted = here if request.method == "GET" and here != "/" else None

@@ -40,7 +40,27 @@ def page_number(value: str | None) -> int:
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import auth, contacts, delivery, followups, home, interviews, organisations, settings
+    from . import (
+        auth,
+        contacts,
+        delivery,
+        email_actions,
+        followups,
+        home,
+        interviews,
+        organisations,
+        settings,
+    )
 
-    for module in (auth, home, interviews, organisations, contacts, followups, settings, delivery):
+    for module in (
+        auth,
+        home,
+        interviews,
+        organisations,
+        contacts,
+        followups,
+        settings,
+        delivery,
+        email_actions,
+    ):
         app.register_blueprint(module.bp)
