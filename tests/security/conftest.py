@@ -3,7 +3,6 @@
 from datetime import UTC, date, datetime
 
 import pytest
-from walk import Owner
 
 from tracker.db import db
 from tracker.models import (
@@ -16,6 +15,8 @@ from tracker.models import (
     PendingImport,
     User,
 )
+
+from .walk import Owner
 
 
 def _ensure_rows(user: User) -> None:

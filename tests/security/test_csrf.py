@@ -1,10 +1,11 @@
 """CSRF: every POST route needs the form's token; no GET or HEAD changes anything."""
 
 import pytest
-from walk import PAYLOAD, app_rules, fetch, fill, route_params, snapshot
 
 from tracker.db import db
 from tracker.models import Organisation
+
+from .walk import PAYLOAD, app_rules, fetch, fill, route_params, snapshot
 
 CSRF_PAGE = "Form expired"
 

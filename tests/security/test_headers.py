@@ -4,10 +4,11 @@ import re
 
 import pytest
 from sqlalchemy import text
-from walk import app_rules, fetch, fill
 
 from tracker import create_app
 from tracker.db import db
+
+from .walk import app_rules, fetch, fill
 
 SECRET_DETAIL = "s3cr3t-detail-from-the-exception"
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I)

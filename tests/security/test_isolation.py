@@ -1,10 +1,11 @@
 """Another user's rows: 404 on every route and method, never listed, never assignable."""
 
 import pytest
-from walk import PAYLOAD, app_rules, fetch, fill, route_params, snapshot
 
 from tracker.db import db
 from tracker.models import Contact, Interview, Organisation, Position, User
+
+from .walk import PAYLOAD, app_rules, fetch, fill, route_params, snapshot
 
 SEARCHES = ("Zebra", "Ann", "ann@example.com", "notes of ann", "a", "%", "_")
 

@@ -1,10 +1,11 @@
 """Malformed, repeated and oversized input over HTTP: a 4xx or a normal page, never a 500."""
 
 import pytest
-from walk import PAYLOAD, app_rules, fetch, fill, snapshot
 
 from tracker.db import db
 from tracker.models import Interview
+
+from .walk import PAYLOAD, app_rules, fetch, fill, snapshot
 
 ODD_PAGES = ["abc", "-1", "0", "1.5", "99999999999", "1e3", "", "%00", "١", "2" * 400]
 LISTS = ("/", "/organisations/", "/contacts/", "/delivery/", "/follow-ups/")
