@@ -3,7 +3,7 @@
 import hashlib
 import os
 import re
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 from flask.testing import FlaskClient
@@ -164,10 +164,6 @@ def make_interview(app):
 def form_errors(html: str) -> list[str]:
     """The error messages shown next to fields on a page."""
     return re.findall(r'<p class="error" id="[^"]+">([^<]+)</p>', html)
-
-
-def utc(*args) -> datetime:
-    return datetime(*args, tzinfo=UTC)
 
 
 def pytest_addoption(parser) -> None:

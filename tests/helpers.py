@@ -2,6 +2,7 @@
 
 import html
 import re
+from datetime import UTC, datetime
 
 from tracker.db import db
 
@@ -76,3 +77,8 @@ def cheap_password_hashing(monkeypatch) -> None:
     monkeypatch.setattr(
         accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     )
+
+
+def utc(*args: int) -> datetime:
+    """A UTC-aware datetime: utc(2026, 11, 25, 8, 0)."""
+    return datetime(*args, tzinfo=UTC)

@@ -1,20 +1,16 @@
 """The email delivery page: the scheduler's last run, the next digest, and every email."""
 
 import html
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from helpers import utc
 
 from tracker import followups
 from tracker.db import db
 from tracker.mail import dispatch, enqueue_test_email
 from tracker.models import JobRun, Outbox, OutboxStatus, User
-
-
-def utc(*args) -> datetime:
-    return datetime(*args, tzinfo=UTC)
-
 
 NOW = utc(2026, 11, 21, 7, 0)
 

@@ -1,9 +1,9 @@
 """Links in emails: a GET only asks, a POST acts once, and a bad link changes nothing."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
-from helpers import row_counts
+from helpers import row_counts, utc
 
 from tracker import followups, tokens
 from tracker.db import db
@@ -15,11 +15,6 @@ from tracker.models import (
     InteractionKind,
     User,
 )
-
-
-def utc(*args) -> datetime:
-    return datetime(*args, tzinfo=UTC)
-
 
 NOW = utc(2026, 11, 21, 9, 0)
 TODAY = date(2026, 11, 21)

@@ -3,8 +3,7 @@
 from datetime import date, timedelta
 
 import pytest
-from conftest import utc
-from helpers import interview_form
+from helpers import interview_form, utc
 
 from tracker import followups
 from tracker.clock import local_today

@@ -1,9 +1,9 @@
 """Settings: the digest and the playbook's numbers, validated, saved whole, and used."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
-from helpers import field_error, field_value, selected_option
+from helpers import field_error, field_value, selected_option, utc
 
 from tracker.db import db
 from tracker.followups import settings_of
@@ -29,10 +29,6 @@ LABELS = [
     "Second check-in N days after",
     "Then every N days",
 ]
-
-
-def utc(*args) -> datetime:
-    return datetime(*args, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)

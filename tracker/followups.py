@@ -400,14 +400,22 @@ def for_contact(contact: Contact, closed_limit: int = 20) -> list[FollowUp]:
         .where(FollowUp.contact_id == contact.id)
         .options(db.joinedload(FollowUp.organisation), db.joinedload(FollowUp.interview))
     )
-    open_ones = db.session.execute(
-        query.where(FollowUp.status == OPEN).order_by(FollowUp.due_on, FollowUp.id)
-    ).scalars().all()
-    closed = db.session.execute(
-        query.where(FollowUp.status != OPEN)
-        .order_by(FollowUp.completed_at.desc(), FollowUp.id.desc())
-        .limit(closed_limit)
-    ).scalars().all()
+    open_ones = (
+        db.session.execute(
+            query.where(FollowUp.status == OPEN).order_by(FollowUp.due_on, FollowUp.id)
+        )
+        .scalars()
+        .all()
+    )
+    closed = (
+        db.session.execute(
+            query.where(FollowUp.status != OPEN)
+            .order_by(FollowUp.completed_at.desc(), FollowUp.id.desc())
+            .limit(closed_limit)
+        )
+        .scalars()
+        .all()
+    )
     return [*open_ones, *closed]
 
 
