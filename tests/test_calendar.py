@@ -3,8 +3,7 @@
 from datetime import date
 
 import icalendar
-from conftest import utc
-from maildata import meet, note, open_follow_ups
+from maildata import meet, note, open_follow_ups, utc
 
 from tracker import followups
 from tracker.calendar import calendar_bytes, uid_for

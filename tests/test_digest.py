@@ -8,8 +8,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
-from conftest import utc
-from maildata import meet, move_all, note, open_follow_ups, outbox, set_user
+from maildata import meet, move_all, note, open_follow_ups, outbox, set_user, utc
 
 from tracker import jobs, tokens
 from tracker.db import db

@@ -3,8 +3,7 @@
 from datetime import date, timedelta
 
 import pytest
-from conftest import utc
-from maildata import meet, outbox, set_user
+from maildata import meet, outbox, set_user, utc
 from sqlalchemy import update
 
 from tracker import jobs

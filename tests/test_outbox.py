@@ -7,8 +7,7 @@ from email import message_from_bytes
 from email.policy import default as default_policy
 
 import pytest
-from conftest import utc
-from maildata import meet, move_all, outbox, set_user
+from maildata import meet, move_all, outbox, set_user, utc
 
 from tracker import jobs
 from tracker.db import db

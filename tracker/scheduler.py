@@ -223,27 +223,37 @@ def run_worker(app: Flask, say: Callable[[str], None]) -> None:
     A signal stops new work at once; a message being sent is finished and recorded, no
     new one is claimed, the lock is freed, and the function returns (exit status 0).
     """
-    stop = threading.Event()
+    stop, finished = threading.Event(), threading.Event()
     executor = ThreadPoolExecutor(4)
     scheduler = build(BlockingScheduler, app, stop, executor)
+    received: list[str] = []
 
     def on_signal(signum: int, _frame: object) -> None:
-        say(f"{signal.Signals(signum).name}: finishing the current message, then stopping.")
+        # Only flags here: the signal may interrupt this thread inside APScheduler or the
+        # thread pool while it holds their locks, so stopping them here could deadlock.
+        received.append(signal.Signals(signum).name)
         stop.set()
-        if scheduler.running:
-            # Not wait=True here: a job thread may need a lock this thread holds.
-            scheduler.shutdown(wait=False)
+
+    def stop_when_asked() -> None:
+        stop.wait()
+        say(f"{received[0] if received else 'Stop'}: finishing the current message, then stopping.")
+        while not finished.is_set():
+            if scheduler.running:  # it may still be starting when the signal comes
+                scheduler.shutdown(wait=False)
+                return
+            finished.wait(0.1)
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    threading.Thread(target=stop_when_asked, name="keepwarm-stop", daemon=True).start()
     lock = lock_for(app)
     try:
-        if not wait_for_lock(lock, stop, app.config["SCHEDULER_LOCK_POLL_SECONDS"], say):
-            return
-        if not stop.is_set():
-            scheduler.start()
-        executor.shutdown(wait=True)
+        if wait_for_lock(lock, stop, app.config["SCHEDULER_LOCK_POLL_SECONDS"], say):
+            if not stop.is_set():
+                scheduler.start()
+            executor.shutdown(wait=True)  # the message on the wire is finished and recorded
+            say("Scheduler stopped.")
     finally:
+        finished.set()
         lock.release()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    say("Scheduler stopped.")

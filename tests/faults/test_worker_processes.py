@@ -18,8 +18,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import SECRET, utc
-from maildata import meet, outbox
+from maildata import meet, outbox, utc
 from mailserver import free_port
 
 from tracker.db import db
@@ -102,7 +101,7 @@ def environment(app, smtp_server, tmp_path):
             DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
             KEEPWARM_INSTANCE=str(tmp_path / "instance"),
             KEEPWARM_NOW=now.isoformat(),
-            SECRET_KEY=SECRET,
+            SECRET_KEY=app.config["SECRET_KEY"],
             SMTP_HOST="127.0.0.1",
             SMTP_PORT=str(smtp_server.port),
             SMTP_SECURITY="none",
@@ -253,7 +252,7 @@ def test_serve_runs_one_scheduler_beside_the_web_server(
     worker.wait_for("Another scheduler holds the file lock")
     assert served.signal(signal.SIGINT) == 0, served.output()
     worker.wait_for("Scheduler running")
-    assert worker.signal(signal.SIGTERM) == 0
+    assert worker.signal(signal.SIGTERM) == 0, worker.output()
 
     port = free_port()
     pages_only = start(processes, {**env, "PORT": str(port)}, "serve", "--no-scheduler")
