@@ -425,3 +425,15 @@ def test_organisation_page_shows_the_next_follow_up(app, client, make_user, logi
     page = client.get(f"/organisations/{organisation_id}").get_data(as_text=True)
     assert "Next follow-up" in page and "25 Nov</a> (due today)" in page
     assert "Check-in: Dana, Acme" in page
+
+
+def test_a_check_in_says_why_and_for_which_role(app, client, make_user, login, make_interview):
+    user = make_user()
+    make_interview(
+        user, held_on=date(2026, 8, 27), outcome=Outcome.DECLINED, people=[{"name": "Kevin"}]
+    )
+    login(user)
+    page = client.get("/").get_data(as_text=True)
+    assert "Keep-warm check-in after the onsite interview on 27 Aug" in page
+    assert "Backend Engineer role" in page
+    assert "due today" in page  # 27 Aug + 90 days = 25 Nov

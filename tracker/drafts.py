@@ -49,7 +49,7 @@ def reason(ctx: Context, today: date) -> str:
     meeting = STAGE_WORDS.get(ctx.stage, "interview")
     when = short_date(ctx.held_on, today)
     if ctx.kind is FollowUpKind.CHECK_IN:
-        return f"{label}: you met at the {meeting} on {when}"
+        return f"Keep-warm check-in after the {meeting} on {when}"
     return f"{label} after the {meeting} on {when}"
 
 
