@@ -1,15 +1,11 @@
 """Data helpers for the email, outbox and scheduler tests."""
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 from sqlalchemy import update
 
 from tracker.db import db
 from tracker.models import FollowUp, Interaction, InteractionKind, Outbox, User
-
-
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
 
 
 def meet(make_interview, user, organisation: str, *names: str, held_on: date) -> int:

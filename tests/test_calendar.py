@@ -3,7 +3,8 @@
 from datetime import date
 
 import icalendar
-from maildata import meet, note, open_follow_ups, utc
+from helpers import utc
+from maildata import meet, note, open_follow_ups
 
 from tracker import followups
 from tracker.calendar import calendar_bytes, uid_for

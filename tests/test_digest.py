@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
-from maildata import meet, move_all, note, open_follow_ups, outbox, set_user, utc
+from helpers import utc
+from maildata import meet, move_all, note, open_follow_ups, outbox, set_user
 
 from tracker import jobs, tokens
 from tracker.db import db

@@ -3,7 +3,8 @@
 from datetime import date, timedelta
 
 import pytest
-from maildata import meet, outbox, set_user, utc
+from helpers import utc
+from maildata import meet, outbox, set_user
 from sqlalchemy import update
 
 from tracker import jobs

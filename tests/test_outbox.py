@@ -7,7 +7,8 @@ from email import message_from_bytes
 from email.policy import default as default_policy
 
 import pytest
-from maildata import meet, move_all, outbox, set_user, utc
+from helpers import utc
+from maildata import meet, move_all, outbox, set_user
 
 from tracker import jobs
 from tracker.db import db

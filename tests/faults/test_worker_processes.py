@@ -18,7 +18,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from maildata import meet, outbox, utc
+from helpers import utc
+from maildata import meet, outbox
 from mailserver import free_port
 
 from tracker.db import db
