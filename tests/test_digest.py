@@ -170,3 +170,21 @@ def test_done_follow_ups_are_left_out(mail_app, smtp_server, dana):
     [message] = smtp_server.wait_for(1)
     assert message["Subject"] == "2 follow-ups due today"
     assert "Globex" not in message.get_body(("plain",)).get_content()
+
+
+def test_the_digest_hour_follows_the_clocks_across_daylight_saving(
+    mail_app, smtp_server, make_user, make_interview
+):
+    """Berlin moves to summer time on 28 March 2027: 08:00 is 07:00 UTC, then 06:00 UTC."""
+    mail_app.config["NOW"] = utc(2027, 3, 25, 12, 0)
+    user = make_user(timezone=BERLIN)
+    meet(make_interview, user, "Acme", "Lee Park", held_on=date(2027, 3, 25))
+    move_all(mail_app, user, date(2027, 3, 26))
+    sent_at = []
+    moment = utc(2027, 3, 26, 23, 0)
+    while moment <= utc(2027, 3, 28, 12, 0):
+        before = len(smtp_server.handler.received)
+        run_jobs(mail_app, moment)
+        sent_at += [moment] * (len(smtp_server.handler.received) - before)
+        moment += timedelta(minutes=30)
+    assert sent_at == [utc(2027, 3, 27, 7, 0), utc(2027, 3, 28, 6, 0)]

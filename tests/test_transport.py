@@ -1,0 +1,98 @@
+"""SMTP over TLS: certificates are verified, for STARTTLS and for implicit TLS alike."""
+
+import ssl
+import subprocess
+from datetime import UTC, datetime
+
+import pytest
+from aiosmtpd.controller import Controller
+from mailserver import Recorder, free_port
+
+from tracker.mail.transport import DeliveryError, Envelope, SMTPTransport
+
+MESSAGE = b"From: a@example.com\r\nTo: b@example.com\r\nSubject: hi\r\n\r\nhello\r\n"
+ENVELOPE = Envelope("a@example.com", "b@example.com", 1, datetime(2026, 11, 21, tzinfo=UTC))
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory) -> tuple[str, str]:
+    """A self-signed certificate for 127.0.0.1, made with the openssl command."""
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = str(folder / "cert.pem"), str(folder / "key.pem")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", key, "-out", cert],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+def server_context(certificate) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*certificate)
+    return context
+
+
+@pytest.fixture
+def starttls_server(certificate):
+    recorder, port = Recorder(), free_port()
+    controller = Controller(
+        recorder,
+        hostname="127.0.0.1",
+        port=port,
+        tls_context=server_context(certificate),
+        require_starttls=True,
+    )
+    controller.start()
+    yield recorder, port
+    controller.stop()
+
+
+def test_starttls_refuses_a_certificate_nobody_vouches_for(starttls_server):
+    recorder, port = starttls_server
+    transport = SMTPTransport("127.0.0.1", port, security="starttls", timeout=5)
+    with pytest.raises(DeliveryError) as failure:
+        transport.send(MESSAGE, ENVELOPE)
+    assert "CERTIFICATE_VERIFY_FAILED" in str(failure.value)
+    assert recorder.received == []
+
+
+def test_starttls_delivers_when_the_certificate_is_trusted(
+    starttls_server, certificate, monkeypatch
+):
+    recorder, port = starttls_server
+    monkeypatch.setenv("SSL_CERT_FILE", certificate[0])  # read by create_default_context()
+    SMTPTransport("127.0.0.1", port, security="starttls", timeout=5).send(MESSAGE, ENVELOPE)
+    assert recorder.received == [MESSAGE]
+
+
+def test_a_server_requiring_starttls_refuses_plain_text(starttls_server):
+    recorder, port = starttls_server
+    with pytest.raises(DeliveryError) as failure:
+        SMTPTransport("127.0.0.1", port, security="none", timeout=5).send(MESSAGE, ENVELOPE)
+    assert failure.value.temporary is False and "530" in str(failure.value)
+    assert recorder.received == []
+
+
+def test_unknown_security_mode_is_refused():
+    with pytest.raises(ValueError, match="SMTP_SECURITY"):
+        SMTPTransport("127.0.0.1", 25, security="tls")
+
+
+def test_implicit_tls_verifies_the_certificate_too(certificate, monkeypatch):
+    recorder, port = Recorder(), free_port()
+    controller = Controller(
+        recorder, hostname="127.0.0.1", port=port, ssl_context=server_context(certificate)
+    )
+    controller.start()
+    try:
+        transport = SMTPTransport("127.0.0.1", port, security="ssl", timeout=5)
+        with pytest.raises(DeliveryError, match="CERTIFICATE_VERIFY_FAILED"):
+            transport.send(MESSAGE, ENVELOPE)
+        monkeypatch.setenv("SSL_CERT_FILE", certificate[0])
+        transport.send(MESSAGE, ENVELOPE)
+    finally:
+        controller.stop()
+    assert recorder.received == [MESSAGE]
