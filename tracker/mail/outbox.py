@@ -43,7 +43,7 @@ class Claim:
     created_at: datetime
 
 
-def _insert():
+def _insert() -> postgresql.Insert | sqlite.Insert:
     """The dialect's INSERT, which knows ON CONFLICT DO NOTHING."""
     dialect = db.session.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Outbox)
