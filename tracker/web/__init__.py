@@ -50,6 +50,7 @@ def register_blueprints(app: Flask) -> None:
         interviews,
         organisations,
         settings,
+        transfer,
     )
 
     for module in (
@@ -62,5 +63,6 @@ def register_blueprints(app: Flask) -> None:
         settings,
         delivery,
         email_actions,
+        transfer,
     ):
         app.register_blueprint(module.bp)

@@ -1,0 +1,224 @@
+"""A full backup as JSON, and restoring one into an empty account.
+
+The backup holds every record of the user (settings, organisations, contacts, jobs,
+interviews, the people met, interactions and follow-ups) under a format version. Its
+ids are its own: records refer to each other by them, and a restore gives every record
+a new id, so a backup restores into any empty account on either database. Columns are
+read from the models, so a column added later is backed up without a change here.
+"""
+
+import dataclasses
+import enum
+import json
+from collections.abc import Iterator
+from datetime import date, datetime, time
+from zoneinfo import available_timezones
+
+from sqlalchemy import Column, ColumnElement, insert
+from sqlalchemy.exc import DataError, IntegrityError
+
+from . import playbook
+from .clock import utcnow
+from .db import db
+from .exports import batches
+from .models import (
+    Contact,
+    FollowUp,
+    Interaction,
+    Interview,
+    Organisation,
+    Participant,
+    Position,
+    User,
+)
+
+FORMAT = "keepwarm-backup"
+VERSION = 1
+MODELS = (Organisation, Contact, Position, Interview, Participant, Interaction, FollowUp)
+SETTINGS = ("timezone", "digest_enabled", "digest_hour") + tuple(
+    f.name for f in dataclasses.fields(playbook.Settings)
+)
+# The user's rows a backup leaves out, and why (a test checks every table is accounted for).
+NOT_BACKED_UP = {
+    "outbox": "the log of emails sent: a restored account starts a fresh one",
+    "pending_import": "files uploaded for import but not imported",
+}
+NOT_EMPTY = (
+    "Your account already has contacts, interviews or follow-ups, so the backup was not "
+    "restored. Restore it into a new, empty account."
+)
+
+
+class BackupProblem(ValueError):
+    """The backup cannot be restored; the message says why. Nothing was changed."""
+
+
+def _owned(model: type, user_id: int) -> ColumnElement[bool]:
+    """The condition that picks the user's rows of `model`."""
+    if model is Position:
+        return Position.contact_id.in_(db.select(Contact.id).where(Contact.user_id == user_id))
+    if model is Participant:
+        return Participant.interview_id.in_(
+            db.select(Interview.id).where(Interview.user_id == user_id)
+        )
+    return model.user_id == user_id
+
+
+def _columns(model: type) -> list[Column]:
+    return [column for column in model.__table__.columns if column.name != "user_id"]
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, date | time):
+        return value.isoformat()
+    return value
+
+
+def dump(user: User) -> Iterator[str]:
+    """The backup as JSON text, a chunk per batch of rows."""
+    head = {
+        "format": FORMAT,
+        "version": VERSION,
+        "exported_at": utcnow().isoformat(),
+        "settings": {name: getattr(user, name) for name in SETTINGS},
+    }
+    yield json.dumps(head, indent=1)[:-2] + ',\n "tables": {'
+    for number, model in enumerate(MODELS):
+        columns = _columns(model)
+        names = [column.name for column in columns]
+        yield ("," if number else "") + f'\n  "{model.__tablename__}": ['
+        query = db.select(*columns).where(_owned(model, user.id))
+        separator = "\n   "
+        for batch in batches(query, model.id):
+            records = (dict(zip(names, map(_plain, row), strict=True)) for row in batch)
+            yield separator + ",\n   ".join(json.dumps(r, ensure_ascii=False) for r in records)
+            separator = ",\n   "
+        yield "]"
+    yield "\n }\n}\n"
+
+
+def is_empty(user_id: int) -> bool:
+    """No organisations, contacts, interviews, interactions or follow-ups."""
+    for model in (Organisation, Contact, Interview, Interaction, FollowUp):
+        if db.session.execute(db.select(model.id).where(model.user_id == user_id)).first():
+            return False
+    return True
+
+
+def _setting(name: str, value: object) -> object:
+    """A setting from the backup, if it is one the settings pages would accept."""
+    if name == "timezone":
+        usable = isinstance(value, str) and (value == "UTC" or value in available_timezones())
+    elif name == "digest_enabled":
+        usable = isinstance(value, bool)
+    else:
+        highest = 23 if name == "digest_hour" else 3650
+        usable = type(value) is int and 0 <= value <= highest
+    if usable:
+        return value
+    raise BackupProblem(f"The backup's setting “{name}” has a value Keepwarm cannot use.")
+
+
+def _value(column: Column, value: object) -> object:
+    """A JSON value as the column's Python type; ValueError if it is not one."""
+    if value is None:
+        if column.nullable:
+            return None
+        raise ValueError("missing")
+    kind = column.type.python_type
+    if issubclass(kind, enum.Enum):
+        return kind(value)
+    if kind in (datetime, date, time) and not isinstance(value, str):
+        raise ValueError("not a date or time")
+    if kind is datetime:
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            raise ValueError("no time zone")
+        return moment
+    if kind in (date, time):
+        return kind.fromisoformat(value)
+    if kind is bool and isinstance(value, bool):
+        return value
+    if kind is int and type(value) is int and abs(value) < 2**31:
+        return value
+    length = getattr(column.type, "length", None) or 10**9
+    if kind is str and isinstance(value, str) and "\x00" not in value and len(value) <= length:
+        return value
+    raise ValueError("wrong type or too long")
+
+
+def _row(model: type, record: object, ids: dict, user_id: int) -> tuple[int, dict]:
+    """One backup record as a row for `model`, its references mapped to the new ids."""
+    table = model.__tablename__
+    columns = {column.name: column for column in _columns(model)}
+    if not isinstance(record, dict) or not isinstance(record.get("id"), int):
+        raise BackupProblem(f"A record in “{table}” has no id.")
+    unknown = record.keys() - columns.keys()
+    if unknown:
+        fields = ", ".join(sorted(unknown))
+        raise BackupProblem(f"“{table}” record {record['id']} has unknown fields: {fields}.")
+    row: dict = {"user_id": user_id} if "user_id" in model.__table__.columns else {}
+    for name, column in columns.items():
+        if name == "id" or (name not in record and (column.nullable or column.default)):
+            continue
+        value = record.get(name)
+        target = next((fk.column.table.name for fk in column.foreign_keys), None)
+        try:
+            if target and value is not None:
+                if not isinstance(value, int) or value not in ids.get(target, {}):
+                    raise ValueError("refers to a record that is not in the backup")
+                row[name] = ids[target][value]
+            else:
+                row[name] = _value(column, value)
+        except ValueError as error:
+            raise BackupProblem(
+                f"“{table}” record {record['id']}: “{name}” is not valid ({error})."
+            ) from None
+    return record["id"], row
+
+
+def restore(user: User, data: bytes) -> dict[str, int]:
+    """Load a backup into the user's empty account; BackupProblem and no change otherwise."""
+    if not is_empty(user.id):
+        raise BackupProblem(NOT_EMPTY)
+    try:
+        document = json.loads(data)
+    except (ValueError, RecursionError):
+        raise BackupProblem("This is not a Keepwarm backup: it is not a JSON file.") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise BackupProblem("This is not a Keepwarm backup file.")
+    if document.get("version") != VERSION:
+        raise BackupProblem("This backup was made by another version of Keepwarm.")
+    settings, tables = document.get("settings"), document.get("tables")
+    if not isinstance(settings, dict) or not isinstance(tables, dict):
+        raise BackupProblem("The backup file is incomplete.")
+    if tables.keys() - {model.__tablename__ for model in MODELS}:
+        raise BackupProblem("The backup has records of a kind Keepwarm does not know.")
+    for name in SETTINGS:
+        if name in settings:
+            setattr(user, name, _setting(name, settings[name]))
+    ids: dict[str, dict[int, int]] = {}
+    counts = {}
+    for model in MODELS:
+        records = tables.get(model.__tablename__, [])
+        if not isinstance(records, list):
+            raise BackupProblem("The backup file is incomplete.")
+        rows = [_row(model, record, ids, user.id) for record in records]
+        old = [ident for ident, _ in rows]
+        if len(set(old)) != len(old):
+            raise BackupProblem(f"“{model.__tablename__}” has two records with the same id.")
+        new = []
+        if rows:
+            statement = insert(model).returning(model.id, sort_by_parameter_order=True)
+            try:
+                new = db.session.execute(statement, [row for _, row in rows]).scalars().all()
+            except (IntegrityError, DataError):
+                raise BackupProblem(
+                    f"The database refused a record in “{model.__tablename__}”."
+                ) from None
+        ids[model.__tablename__] = dict(zip(old, new, strict=True))
+        counts[model.__tablename__] = len(rows)
+    db.session.flush()
+    return counts
