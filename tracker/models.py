@@ -119,6 +119,13 @@ class User(UserMixin, db.Model):
     second_check_in_days: Mapped[int] = mapped_column(default=180)
     repeat_check_in_days: Mapped[int] = mapped_column(default=180)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The calendar feed: the SHA-256 of its secret token (the token itself is never
+    # stored), and a counter with its time that every change the feed shows bumps
+    # (tracker.feed_changes), so a cached feed is reused exactly while it is current.
+    feed_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    feed_token_created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    feed_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    feed_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     def get_id(self) -> str:
         """Flask-Login's session id carries the session version, so bumping it logs out."""
