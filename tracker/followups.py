@@ -306,6 +306,8 @@ class Item:
     last_note: str
     contact_name: str
     organisation_name: str
+    # Subject and body of the prefilled email (the calendar shows it), when there is a person.
+    draft: tuple[str, str] | None = None
 
 
 def describe(follow_ups: list[FollowUp], today: date) -> list[Item]:
@@ -360,6 +362,7 @@ def describe(follow_ups: list[FollowUp], today: date) -> list[Item]:
                 last_note=last_notes.get(f.contact_id, "") if f.contact_id else "",
                 contact_name=ctx.contact_name,
                 organisation_name=organisation,
+                draft=drafts.draft(ctx, today) if f.contact else None,
             )
         )
     return items

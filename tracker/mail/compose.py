@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, make_msgid, parseaddr
 from urllib.parse import urlsplit
 
 from flask import current_app, render_template
@@ -123,7 +123,14 @@ def digest(user: User, items: Sequence[Item], today: date, now: datetime) -> Ema
     )
     # Bytes keep the calendar's CRLF lines intact; the charset is stated for clients.
     message.add_attachment(
-        calendar.calendar_bytes(items, base_url, method="PUBLISH"),
+        calendar.calendar_bytes(
+            items,
+            base_url,
+            method="PUBLISH",
+            zone=user.timezone,
+            alarm_hour=user.digest_hour,
+            organizer=parseaddr(current_app.config["MAIL_FROM"])[1] or "keepwarm@localhost",
+        ),
         maintype="text",
         subtype="calendar",
         filename="keepwarm-follow-ups.ics",
