@@ -6,7 +6,7 @@ from pathlib import Path
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from . import config, db, security
+from . import config, db, feed, security
 from .clock import clock_from_environment, local_today
 from .dates import clock_time, local_time, overdue_words, relative_day, short_date
 
@@ -40,6 +40,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     csrf.init_app(app)
     security.init_app(app)
+    feed.init_app(app)
     _register_template_helpers(app)
     _register_error_pages(app)
 

@@ -85,7 +85,28 @@ function enhancePeople() {
   });
 }
 
+// Copy buttons (the calendar feed address): shown only where the script runs.
+function enhanceCopyButtons() {
+  document.querySelectorAll("[data-copy]").forEach((button) => {
+    const field = document.getElementById(button.dataset.copy);
+    const status = document.getElementById("feed-copy-status");
+    if (!field) return;
+    button.hidden = false;
+    button.addEventListener("click", async () => {
+      try {
+        await navigator.clipboard.writeText(field.value);
+        button.textContent = "Copied";
+        if (status) status.textContent = "Address copied.";
+      } catch {
+        field.select();
+        if (status) status.textContent = "Press Ctrl+C or Command+C to copy the selected address.";
+      }
+    });
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   detectZone();
   enhancePeople();
+  enhanceCopyButtons();
 });

@@ -45,6 +45,7 @@ def register_blueprints(app: Flask) -> None:
         contacts,
         delivery,
         email_actions,
+        feed,
         followups,
         home,
         interviews,
@@ -63,6 +64,7 @@ def register_blueprints(app: Flask) -> None:
         settings,
         delivery,
         email_actions,
+        feed,
         transfer,
     ):
         app.register_blueprint(module.bp)

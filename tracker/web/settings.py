@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 from ..db import db
 from ..forms import PLAYBOOK_FIELDS, ConfirmForm, SettingsForm
 from ..mail import enqueue_test_email
+from .feed import panel as feed_panel
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
@@ -27,6 +28,7 @@ def index():
             "settings/index.html",
             form=form,
             playbook_fields=PLAYBOOK_FIELDS,
+            feed=feed_panel(current_user),
         ),
         400 if form.errors else 200,
     )
