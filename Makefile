@@ -38,6 +38,10 @@ format: $(VENV)/.installed-dev
 test: lint
 	$(BIN)/python -m pytest -q
 
+# Every benchmark in bench/, one after another (figures recorded in bench/RESULTS.md).
+bench: $(VENV)/.installed-dev
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
 screenshots: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q tests/browser/test_screenshots.py --screenshots docs
 
