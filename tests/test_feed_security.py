@@ -27,6 +27,7 @@ from tracker.db import db
 from tracker.models import LoginThrottle, User
 
 ROOT = Path(__file__).resolve().parent.parent
+PARAMETER = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")  # <int:id>, <token>
 both_databases = pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
 
 
@@ -90,7 +91,10 @@ def test_the_token_opens_nothing_but_the_feed(app, ann):
     for rule in app.url_map.iter_rules():
         if rule.endpoint in ("feed.subscription", "static"):
             continue
-        values = {name: (1 if name.endswith("_id") else token) for name in rule.arguments}
+        values = {
+            name: 1 if converter == "int" else token
+            for converter, name in PARAMETER.findall(rule.rule)
+        }
         url = rule.build(values, append_unknown=False)[1]
         for method in sorted(rule.methods & {"GET", "POST"}):
             client = app.test_client()

@@ -63,7 +63,9 @@ def _miss(token: str):
     """Count the miss against the address (well-formed tokens only: the others cannot
     match and cost no query); too many in the window get 429 instead of 404."""
     address = request.remote_addr or "unknown"
-    log.warning("calendar feed: unknown token from %s", address.replace("\n", " ")[:100])
+    log.warning(
+        "calendar feed: unknown token from %s", address.replace("\r", " ").replace("\n", " ")[:100]
+    )
     if not feed.TOKEN_SHAPE.fullmatch(token):
         abort(404)
     db.session.rollback()  # end the read, so the write below starts its own transaction
