@@ -15,6 +15,7 @@ from tracker.drafts import KIND_LABELS
 from tracker.models import Contact, FollowUp, Interaction, InteractionKind, Organisation, User
 
 BASE = "https://keepwarm.example.org"
+both_databases = pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
 LONDON = "Europe/London"
 EVENT_PROPERTIES = (
     "UID",
@@ -63,6 +64,7 @@ def uid(follow_up_id: int) -> str:
     return f"followup-{follow_up_id}@keepwarm.example.org"
 
 
+@both_databases
 def test_the_feed_is_a_calendar_with_every_property_once(feed_app, client, dana):
     with feed_app.app_context():
         db.session.get(User, dana.id).digest_hour = 7
@@ -198,6 +200,7 @@ def test_an_edit_bumps_sequence_keeps_the_uid_and_changes_the_validators(
     assert int(snoozed.value("SEQUENCE")) == int(new.value("SEQUENCE")) + 1
 
 
+@both_databases
 @pytest.mark.parametrize("action", ["done", "skip", "delete"])
 def test_done_skipped_and_deleted_follow_ups_leave_the_feed(feed_app, client, dana, action):
     path = feed_path(subscribe(feed_app, dana))
@@ -213,6 +216,7 @@ def test_done_skipped_and_deleted_follow_ups_leave_the_feed(feed_app, client, da
     assert parse_date(after.headers["Last-Modified"]) > parse_date(before.headers["Last-Modified"])
 
 
+@both_databases
 def test_the_feed_follows_changes_to_the_people_and_places_in_its_text(feed_app, client, dana):
     """Names, notes and deletions elsewhere change the text: never a stale cached feed."""
     path = feed_path(subscribe(feed_app, dana))
@@ -259,6 +263,7 @@ def test_the_feed_follows_changes_to_the_people_and_places_in_its_text(feed_app,
     assert events_by_uid(client.get(path).data)[uid(first.id)].value("DTSTART") == "20261130"
 
 
+@both_databases
 def test_conditional_gets_answer_304_with_an_empty_body(feed_app, client, dana):
     path = feed_path(subscribe(feed_app, dana))
     full = client.get(path)
@@ -299,3 +304,41 @@ def test_last_modified_moves_to_local_midnight_when_the_day_turns(feed_app, clie
     feed_app.config["NOW"] = utc(2026, 11, 23, 10, 0)
     response = client.get(path)
     assert parse_date(response.headers["Last-Modified"]) == utc(2026, 11, 23, 0, 0)
+
+
+@both_databases
+def test_bulk_statements_move_the_feed_of_the_users_they_touch(feed_app, make_user, dana):
+    """Imports and restores insert rows in bulk, past the unit of work."""
+    from sqlalchemy import insert
+
+    other = make_user("other@example.com")
+
+    def versions() -> tuple[int, int]:
+        with feed_app.app_context():
+            return tuple(db.session.get(User, u.id).feed_version for u in (dana, other))
+
+    start = versions()
+    first = open_follow_ups(feed_app, dana)[0]
+    with feed_app.app_context():
+        db.session.execute(
+            insert(Interaction),
+            [
+                {
+                    "user_id": dana.id,
+                    "contact_id": first.contact_id,
+                    "kind": "call",
+                    "occurred_on": date(2026, 11, 20),
+                    "note": "Imported note",
+                }
+            ],
+        )
+        db.session.commit()
+    after_insert = versions()
+    assert after_insert[0] > start[0] and after_insert[1] == start[1]
+    with feed_app.app_context():  # a statement whose owners are unknown: every feed moves
+        db.session.execute(
+            update(Contact).where(Contact.id == first.contact_id).values(phone="+44 1")
+        )
+        db.session.commit()
+    final = versions()
+    assert final[0] > after_insert[0] and final[1] > after_insert[1]
