@@ -46,7 +46,8 @@ def _limit(name: str) -> int:
 
 
 def _too_large(limit: int) -> str:
-    return f"The file is too large: the most Keepwarm reads is {limit / MB:g} MB."
+    size = f"{limit / MB:g} MB" if limit >= MB else f"{limit / 1024:g} KB"
+    return f"The file is too large: the most Keepwarm reads is {size}."
 
 
 def large_upload(view: Callable) -> Callable:
