@@ -87,3 +87,100 @@ def notice(page: str) -> str:
     match = re.search(r'<p class="error" id="file-error">([^<]+)</p>', page)
     assert match, page[:2000]
     return html.unescape(match.group(1))
+
+
+# Text that trips up CSV, vCard and spreadsheets: separators, quotes, newlines, formulas.
+AWKWARD = {
+    "formula": '=HYPERLINK("http://evil.example","x")',
+    "notes": 'Talked about "event sourcing"; her team, Kafka\nand a second line – café ☕',
+    "long": "A long note " + "é" * 120,
+}
+
+
+def build_network(app, make_interview, user) -> None:
+    """A user with every kind of record: interviews, people, moves, interactions, follow-ups
+    in every state, settings off their defaults, and awkward text everywhere."""
+    from datetime import time
+
+    from tracker import followups
+    from tracker.contacts import record_move
+    from tracker.models import (
+        FollowUp,
+        FollowUpStatus,
+        InteractionKind,
+        Organisation,
+        Outcome,
+        ParticipantRole,
+        Stage,
+        User,
+    )
+
+    make_interview(
+        user,
+        organisation="Acme Robotics",
+        role="Senior Backend Engineer",
+        held_on=date(2026, 11, 20),
+        outcome=Outcome.DECLINED,
+        stage=Stage.ONSITE,
+        notes=AWKWARD["notes"],
+        people=[
+            {
+                "name": "Dana Smith",
+                "title": "CTO",
+                "email": "dana@acme.example",
+                "phone": "+44 20 7946 0000",
+                "linkedin_url": "https://www.linkedin.com/in/dana-smith",
+                "role": ParticipantRole.HIRING_MANAGER,
+                "topics": "Kafka, event sourcing; hiring in Berlin",
+            },
+            {"name": "Lee Park", "title": "Staff Engineer", "email": "lee@acme.example"},
+        ],
+    )
+    make_interview(
+        user,
+        organisation="Globex, Inc.",
+        role="Platform Engineer",
+        held_on=date(2026, 11, 23),
+        outcome=Outcome.PENDING,
+        stage=Stage.FINAL,
+        people=[
+            {"name": AWKWARD["formula"], "title": "-Staff; Engineer", "phone": "-1 (555) 0100"},
+            {
+                "name": "Zoë Müller-Lüdenscheidt",
+                "title": "@Head of Data",
+                "topics": AWKWARD["long"],
+            },
+        ],
+    )
+    with app.app_context():
+        owner = db.session.get(User, user.id)
+        owner.digest_hour = 6
+        owner.first_check_in_days = 60
+        contacts = {
+            c.name: c
+            for c in db.session.execute(db.select(Contact).filter_by(user_id=user.id)).scalars()
+        }
+        dana, lee = contacts["Dana Smith"], contacts["Lee Park"]
+        dana.notes = AWKWARD["notes"]
+        contacts["Zoë Müller-Lüdenscheidt"].remind = False
+        acme = db.session.execute(
+            db.select(Organisation).filter_by(name="Acme Robotics")
+        ).scalar_one()
+        acme.website, acme.notes = "https://acme.example", "Opening a Berlin office"
+        record_move(lee, "Initech", "Head of Platform", date(2026, 11, 24), date(2026, 11, 25))
+        followups.log_interaction(
+            owner, dana, InteractionKind.COFFEE, date(2026, 11, 24), 'Coffee; "great"'
+        )
+        manual = followups.add_manual(
+            owner, "Send Dana the article", date(2026, 12, 1), time(9, 30), dana, note="=1+1"
+        )
+        done = followups.add_manual(owner, "Ask Lee about Initech", date(2026, 11, 26), contact=lee)
+        followups.complete(owner, done, note="Asked", log=True)
+        still_open = db.session.execute(
+            db.select(FollowUp)
+            .filter_by(user_id=user.id, status=FollowUpStatus.OPEN)
+            .where(FollowUp.id != manual.id)
+            .order_by(FollowUp.id)
+        ).scalars()
+        followups.skip(owner, next(iter(still_open)))
+        db.session.commit()
