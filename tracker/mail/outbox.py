@@ -77,8 +77,11 @@ def enqueue(
             created_at=now,
         )
         .on_conflict_do_nothing(index_elements=["key"])
+        # A row comes back only when one was inserted. (Not rowcount: on PostgreSQL the
+        # ORM adds its own RETURNING to an INSERT, and rowcount is then -1.)
+        .returning(Outbox.id)
     )
-    return db.session.execute(statement).rowcount == 1
+    return db.session.execute(statement).first() is not None
 
 
 def enqueue_test_email(user: User) -> str:
