@@ -35,8 +35,11 @@ format: $(VENV)/.installed-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The whole suite twice: on SQLite, then on PostgreSQL (TEST_BACKEND switches the default
+# database of every test; tests that name their databases already ran on both).
 test: lint
 	$(BIN)/python -m pytest -q
+	TEST_BACKEND=postgresql $(BIN)/python -m pytest -q
 
 # Every benchmark in bench/, one after another (figures recorded in bench/RESULTS.md).
 bench: $(VENV)/.installed-dev

@@ -62,10 +62,46 @@ def reset_postgres(url: str) -> None:
         engine.dispose()
 
 
-@pytest.fixture(params=["sqlite"])
+# The database a test runs on unless it names its own: `make test` runs the suite once
+# as it is and once with TEST_BACKEND=postgresql.
+TEST_BACKEND = os.environ.get("TEST_BACKEND", "sqlite")
+BACKENDS = ("sqlite", "postgresql")
+
+
+@pytest.fixture(params=[TEST_BACKEND])
 def backend(request) -> str:
-    """Which database the app runs on; modules parametrize it to cover PostgreSQL too."""
+    """Which database the app runs on; modules parametrize it to cover both in one pass."""
     return request.param
+
+
+def pytest_configure(config) -> None:
+    if TEST_BACKEND not in BACKENDS:
+        raise pytest.UsageError(f"TEST_BACKEND must be one of {BACKENDS}, not {TEST_BACKEND!r}")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """The PostgreSQL pass runs only what it can add: tests on the default database.
+
+    A test that names its backends ran all of them in the SQLite pass, and a test that
+    never touches the `backend` fixture would only repeat itself.
+    """
+    if TEST_BACKEND == "sqlite":
+        return
+    keep, drop = [], []
+    for item in items:
+        named = any(_names_backend(mark) for mark in item.iter_markers("parametrize"))
+        uses = "backend" in getattr(item, "fixturenames", ())
+        (keep if uses and not named else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def _names_backend(mark) -> bool:
+    names = mark.args[0] if mark.args else mark.kwargs.get("argnames", "")
+    if isinstance(names, str):
+        names = [name.strip() for name in names.split(",")]
+    return "backend" in names
 
 
 @pytest.fixture

@@ -16,6 +16,9 @@ from tracker.models import Organisation
 
 SECRET = "migration-test-secret-" + "x" * 40
 
+# SQLite's own settings and lock file: the PostgreSQL pass has nothing to run here.
+sqlite_only = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+
 
 @pytest.fixture
 def bare_app(database_url, tmp_path):
@@ -71,6 +74,7 @@ def test_migrated_database_enforces_foreign_keys_and_checks(bare_app):
 # --- SQLite connection settings ------------------------------------------------------------
 
 
+@sqlite_only
 def test_sqlite_connections_use_wal_a_busy_timeout_and_foreign_keys(app):
     with app.app_context(), db.engine.connect() as connection:
         pragma = lambda name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()  # noqa: E731
@@ -103,6 +107,7 @@ def begins_seen(app, method: str | None) -> list[str]:
     return seen
 
 
+@sqlite_only
 def test_write_transactions_begin_immediate_and_page_reads_stay_deferred(app):
     assert begins_seen(app, "POST") == ["BEGIN IMMEDIATE"]
     assert begins_seen(app, None) == ["BEGIN IMMEDIATE"]  # CLI commands and jobs may write
@@ -125,6 +130,7 @@ def test_a_deferred_read_then_write_would_fail_when_another_writer_got_in(tmp_pa
     second.close()
 
 
+@sqlite_only
 def test_read_then_write_succeeds_while_another_connection_writes(app, make_user):
     """With BEGIN IMMEDIATE the second writer waits its turn instead of failing."""
     user = make_user()

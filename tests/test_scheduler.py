@@ -13,6 +13,9 @@ from tracker import create_app, scheduler
 from tracker.db import db
 from tracker.models import JobRun
 
+# SQLite's own settings and lock file: the PostgreSQL pass has nothing to run here.
+sqlite_only = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+
 
 def wait_until(condition, timeout: float = 10) -> None:
     deadline = time.monotonic() + timeout
@@ -38,6 +41,7 @@ def test_file_lock_is_exclusive_until_released(tmp_path):
     second.release()
 
 
+@sqlite_only
 def test_sqlite_lock_sits_beside_the_database(app, tmp_path):
     lock = scheduler.lock_for(app)
     assert isinstance(lock, scheduler.FileLock)

@@ -30,6 +30,9 @@ ROOT = Path(__file__).resolve().parents[2]
 T0 = utc(2026, 11, 21, 7, 0)  # 08:00 in Berlin
 LEASE = 300
 
+# SQLite's own settings and lock file: the PostgreSQL pass has nothing to run here.
+sqlite_only = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+
 
 class Process:
     """A flask command running in the background, its output collected line by line."""
@@ -238,6 +241,7 @@ def test_sigterm_finishes_the_current_message_and_claims_nothing_new(
     assert len(smtp_server.messages()) == 1
 
 
+@sqlite_only
 def test_serve_runs_one_scheduler_beside_the_web_server(
     app, smtp_server, environment, processes, users_with_digests
 ):
