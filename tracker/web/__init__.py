@@ -47,6 +47,7 @@ def register_blueprints(app: Flask) -> None:
         email_actions,
         feed,
         followups,
+        health,
         home,
         interviews,
         organisations,
@@ -55,6 +56,7 @@ def register_blueprints(app: Flask) -> None:
     )
 
     for module in (
+        health,
         auth,
         home,
         interviews,
