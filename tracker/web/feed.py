@@ -18,6 +18,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from .. import calendar, feed, followups
@@ -41,7 +42,7 @@ def _feed_url(token: str) -> str:
 
 
 @bp.get("/feed/<token>.ics")
-def subscription(token: str) -> Response:
+def subscription(token: str) -> ResponseReturnValue:
     """The feed. Unknown, old and malformed tokens all get the same 404 (never 401,
     which would make calendar apps ask for a password)."""
     subscriber = feed.subscriber_for(token)
@@ -59,7 +60,7 @@ def subscription(token: str) -> Response:
     return response.make_conditional(request)
 
 
-def _miss(token: str):
+def _miss(token: str) -> ResponseReturnValue:
     """Count the miss against the address (well-formed tokens only: the others cannot
     match and cost no query); too many in the window get 429 instead of 404."""
     address = request.remote_addr or "unknown"
@@ -102,7 +103,7 @@ def download(follow_up_id: int) -> Response:
 
 @bp.post("/settings/calendar-feed")
 @login_required
-def new_url():
+def new_url() -> ResponseReturnValue:
     """A new feed URL: the old one answers 404 from this commit on."""
     if not ConfirmForm().validate_on_submit():
         abort(400)
