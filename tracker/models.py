@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -124,8 +125,16 @@ class User(UserMixin, db.Model):
     # (tracker.feed_changes), so a cached feed is reused exactly while it is current.
     feed_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     feed_token_created_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The same token encrypted with a key derived from SECRET_KEY, so Settings can show the
+    # address again; a copy of the database alone reveals neither.
+    feed_token_sealed: Mapped[str | None] = mapped_column(Text)
     feed_version: Mapped[int] = mapped_column(default=0, server_default="0")
     feed_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Two-factor login (tracker.twofactor): the TOTP secret, set when setup starts and
+    # in force once `totp_enabled`; the last time step used, so a code works only once.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled: Mapped[bool] = mapped_column(default=False, server_default=false())
+    totp_last_step: Mapped[int | None]
 
     def get_id(self) -> str:
         """Flask-Login's session id carries the session version, so bumping it logs out."""
@@ -139,6 +148,30 @@ class LoginThrottle(db.Model):
     failures: Mapped[int] = mapped_column(default=0)
     window_started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_failure_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RecoveryCode(db.Model):
+    """A single-use two-factor recovery code, stored as a salted SHA-256 (never the code)."""
+
+    __table_args__ = (Index("ix_recovery_code_user", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    code_hash: Mapped[str] = mapped_column(String(100))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PasswordReset(db.Model):
+    """A password reset link: the SHA-256 of its token, deleted when used or the password
+    changes, and worthless after tracker.reset.TOKEN_LIFETIME."""
+
+    __table_args__ = (Index("ix_password_reset_user", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Organisation(db.Model):
