@@ -1,4 +1,4 @@
-"""Accounts: password hashing and policy, registration, login throttling.
+"""Accounts: password hashing and policy, registration, deletion, login throttling.
 
 Use cases here add and flush; the caller commits once.
 """
@@ -6,17 +6,19 @@ Use cases here add and flush; the caller commits once.
 import contextlib
 import math
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from importlib import resources
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from .clock import utcnow
 from .db import db
-from .models import LoginThrottle, User
+from .models import LoginThrottle, Outbox, PasswordReset, User
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024
@@ -27,6 +29,9 @@ ACCOUNT_MAX_DELAY = timedelta(minutes=15)
 ACCOUNT_WINDOW = timedelta(hours=1)
 ADDRESS_MAX_FAILURES = 20
 ADDRESS_WINDOW = timedelta(minutes=10)
+# Each guessable secret counts its failures apart: the password at login (and wherever it
+# is asked again), the second-step code, and requests for reset emails.
+SCOPES = ("login", "2fa", "reset")
 
 # argon2id with argon2-cffi's defaults (t=3, m=64 MiB, p=4), the ASVS minimum or above.
 _hasher = PasswordHasher()
@@ -99,9 +104,31 @@ def check_password(user: User | None, password: str) -> bool:
 
 
 def change_password(user: User, new_password: str) -> None:
-    """Set a new password and end every session of the user."""
+    """Set a new password, end every session of the user and void every reset link."""
     user.password_hash = hash_password(new_password)
+    db.session.execute(db.delete(PasswordReset).where(PasswordReset.user_id == user.id))
     end_sessions(user)
+
+
+def delete_account(user: User) -> list[str]:
+    """Delete the user with every row they own (foreign keys cascade) and their failure
+    counters; returns the names of their `.eml` files for the caller to remove."""
+    outbox = db.session.execute(
+        db.select(Outbox.id, Outbox.created_at).where(Outbox.user_id == user.id)
+    )
+    files = [f"{created:%Y%m%d-%H%M%S}-{outbox_id}.eml" for outbox_id, created in outbox]
+    keys = [_account_key(user.email, scope) for scope in SCOPES]
+    db.session.execute(db.delete(LoginThrottle).where(LoginThrottle.key.in_(keys)))
+    db.session.delete(user)
+    db.session.flush()
+    return files
+
+
+def remove_mail_files(folder: Path, names: Iterable[str]) -> None:
+    """Remove written emails (FileTransport) of a deleted account; missing ones are fine."""
+    for name in names:
+        with contextlib.suppress(FileNotFoundError):
+            (folder / name).unlink()
 
 
 def end_sessions(user: User) -> None:
@@ -121,12 +148,19 @@ class Throttle:
         return not self.address_blocked and self.retry_after == 0
 
 
-def _account_key(email: str) -> str:
-    return "account:" + normalise_email(email)[:250]
+def _prefix(scope: str) -> str:
+    """Login keeps the bare keys ("account:…"); other scopes get their own ("2fa-account:…")."""
+    if scope not in SCOPES:
+        raise ValueError(scope)
+    return "" if scope == "login" else f"{scope}-"
 
 
-def _address_key(address: str) -> str:
-    return "address:" + address[:100]
+def _account_key(email: str, scope: str = "login") -> str:
+    return _prefix(scope) + "account:" + normalise_email(email)[:250]
+
+
+def _address_key(address: str, scope: str = "login") -> str:
+    return _prefix(scope) + "address:" + address[:100]
 
 
 def _row(key: str) -> LoginThrottle | None:
@@ -142,10 +176,12 @@ def account_delay(failures: int) -> timedelta:
     return min(timedelta(seconds=2**doublings), ACCOUNT_MAX_DELAY)
 
 
-def login_throttle(email: str, address: str, now: datetime | None = None) -> Throttle:
-    """Whether a login attempt may reach the password check now."""
+def login_throttle(
+    email: str, address: str, now: datetime | None = None, scope: str = "login"
+) -> Throttle:
+    """Whether an attempt may reach the check of the secret (password, code) now."""
     now = now or utcnow()
-    by_address = _row(_address_key(address))
+    by_address = _row(_address_key(address, scope))
     if (
         by_address
         and now - by_address.window_started_at < ADDRESS_WINDOW
@@ -153,7 +189,7 @@ def login_throttle(email: str, address: str, now: datetime | None = None) -> Thr
     ):
         wait_until = by_address.window_started_at + ADDRESS_WINDOW
         return Throttle(address_blocked=True, retry_after=_seconds_until(wait_until, now))
-    by_account = _row(_account_key(email))
+    by_account = _row(_account_key(email, scope))
     if by_account and now - by_account.last_failure_at < ACCOUNT_WINDOW:
         wait_until = by_account.last_failure_at + account_delay(by_account.failures)
         if wait_until > now:
@@ -166,15 +202,18 @@ def _seconds_until(moment: datetime, now: datetime) -> int:
     return max(1, math.ceil((moment - now).total_seconds()))
 
 
-def record_login_failure(email: str, address: str, now: datetime | None = None) -> None:
-    """Count a failed login against the account and the address."""
+def record_login_failure(
+    email: str, address: str, now: datetime | None = None, scope: str = "login"
+) -> None:
+    """Count a failed attempt against the account and the address."""
     now = now or utcnow()
-    account = _row(_account_key(email))
+    account_key, address_key = _account_key(email, scope), _address_key(address, scope)
+    account = _row(account_key)
     if account is None or now - account.last_failure_at >= ACCOUNT_WINDOW:
-        account = _reset(account, _account_key(email), now)
-    address_row = _row(_address_key(address))
+        account = _reset(account, account_key, now)
+    address_row = _row(address_key)
     if address_row is None or now - address_row.window_started_at >= ADDRESS_WINDOW:
-        address_row = _reset(address_row, _address_key(address), now)
+        address_row = _reset(address_row, address_key, now)
     for row in (account, address_row):
         row.failures += 1
         row.last_failure_at = now
@@ -192,8 +231,8 @@ def _reset(row: LoginThrottle | None, key: str, now: datetime) -> LoginThrottle:
     return row
 
 
-def record_login_success(email: str) -> None:
-    """A correct password clears the account's failures (never the address's)."""
-    row = _row(_account_key(email))
+def record_login_success(email: str, scope: str = "login") -> None:
+    """A correct password (or code) clears the account's failures (never the address's)."""
+    row = _row(_account_key(email, scope))
     if row is not None:
         db.session.delete(row)
