@@ -126,6 +126,24 @@ def demo_data_command(email: str, password: str, timezone: str) -> None:
     )
 
 
+@click.command("check-deploy")
+@with_appcontext
+def check_deploy_command() -> None:
+    """Check this configuration is fit to serve the public; exit 1 with the reasons if not.
+
+    Run it with the production environment (SECRET_KEY, BASE_URL, SMTP_*, FLASK_DEBUG).
+    """
+    from .config import deploy_problems
+
+    problems = deploy_problems(current_app.config)
+    if problems:
+        click.echo("Not ready for production:", err=True)
+        for problem in problems:
+            click.echo(f"  - {problem}", err=True)
+        raise SystemExit(1)
+    click.echo(f"Ready for production at {current_app.config['BASE_URL']}.")
+
+
 def init_app(app: Flask) -> None:
     for command in (
         serve_command,
@@ -133,5 +151,6 @@ def init_app(app: Flask) -> None:
         send_due_command,
         create_user_command,
         demo_data_command,
+        check_deploy_command,
     ):
         app.cli.add_command(command)

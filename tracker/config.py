@@ -1,9 +1,12 @@
 """Settings from the environment and the instance folder, with their defaults."""
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
+
+import click
 
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 WEAK_SECRET_KEYS = {"", "dev", "secret", "changeme", "change-me"}
@@ -109,14 +112,67 @@ DEFAULTS = {
 }
 
 
+class UnsafeConfiguration(click.ClickException, RuntimeError):
+    """The app will not start like this. A ClickException, so `flask …` commands print
+    the reasons as a plain error (and exit 1) rather than as a traceback."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("Keepwarm refuses to start:\n  - " + "\n  - ".join(problems))
+
+
+def weak_secret_key(settings: dict) -> str | None:
+    key = settings.get("SECRET_KEY") or ""
+    if key.lower() in WEAK_SECRET_KEYS or len(key) < 32:
+        return "SECRET_KEY is too short or a known default; use 32+ random characters."
+    return None
+
+
 def refuse_unsafe(settings: dict) -> None:
     """Refuse to start with a secret key anyone could guess, or in debug mode when public.
 
     The debugger runs code typed into an error page, so it stays on this machine.
     """
-    key = settings.get("SECRET_KEY", "")
-    if key.lower() in WEAK_SECRET_KEYS or len(key) < 32:
-        raise RuntimeError("SECRET_KEY is too short or a known default; use 32+ random characters.")
+    problems = [weak_secret_key(settings)]
     host = urlsplit(settings.get("BASE_URL", "")).hostname
     if settings.get("DEBUG") and host not in LOCAL_HOSTS:
-        raise RuntimeError(f"Debug mode is on while serving {host}; turn FLASK_DEBUG off.")
+        problems.append(f"Debug mode is on while serving {host}; turn FLASK_DEBUG off.")
+    if any(problems):
+        raise UnsafeConfiguration([problem for problem in problems if problem])
+
+
+def deploy_problems(settings: dict) -> list[str]:
+    """What keeps this configuration from serving the public (`flask check-deploy`).
+
+    Stricter than refuse_unsafe, which must let a developer run on this machine.
+    """
+    problems = [weak_secret_key(settings)]
+    if settings.get("DEBUG"):
+        problems.append("Debug mode is on (FLASK_DEBUG): it must be off in production.")
+    base = urlsplit(settings.get("BASE_URL", ""))
+    if base.scheme != "https" or not base.hostname:
+        problems.append(
+            f"BASE_URL is {settings.get('BASE_URL')!r}: it must be the public https:// "
+            "address (secure cookies, HSTS and the links in emails depend on it)."
+        )
+    elif base.hostname in LOCAL_HOSTS:
+        problems.append(f"BASE_URL points at this machine ({base.hostname}), not the public.")
+    smtp_host = (settings.get("SMTP_HOST") or "").strip()
+    security = settings.get("SMTP_SECURITY", "starttls")
+    if security not in ("none", "starttls", "ssl"):
+        problems.append(f"SMTP_SECURITY is {security!r}: use starttls or ssl.")
+    elif smtp_host and security == "none" and not _loopback(smtp_host):
+        problems.append(
+            f"SMTP_SECURITY is none for the remote mail server {smtp_host}: passwords and "
+            "emails would cross the network unencrypted. Use starttls or ssl."
+        )
+    return [problem for problem in problems if problem]
+
+
+def _loopback(host: str) -> bool:
+    """Whether a mail server name is this machine (a local relay needs no TLS)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
