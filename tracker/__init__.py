@@ -51,7 +51,26 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import cli
 
     cli.init_app(app)
+    _trust_proxy(app)
     return app
+
+
+def _trust_proxy(app: Flask) -> None:
+    """Behind a reverse proxy, take the client's address and scheme from its headers.
+
+    Only as many hops as PROXY_FIX_X_* say: with them, request.remote_addr (which the
+    login throttle counts by) is the client's address rather than the proxy's.
+    """
+    hops = {name: app.config.get(name, 0) for name in config.PROXY_HEADERS}
+    if any(hops.values()):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app,
+            x_for=hops["PROXY_FIX_X_FOR"],
+            x_proto=hops["PROXY_FIX_X_PROTO"],
+            x_host=hops["PROXY_FIX_X_HOST"],
+        )
 
 
 def _register_template_helpers(app: Flask) -> None:
@@ -91,6 +110,7 @@ def _register_error_pages(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
+        security.log_denied(f"CSRF: {error.description}")
         return page(400, "Form expired", "The form was out of date. Go back, reload and try again.")
 
     @app.errorhandler(404)

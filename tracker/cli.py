@@ -44,11 +44,10 @@ def serve_command(host: str, port: int, threads: int, no_scheduler: bool) -> Non
 
 
 def _log_to_stderr() -> None:
-    """Job outcomes and errors on stderr; APScheduler's every-tick chatter left out."""
-    import logging
+    """Logins, refusals, job outcomes and errors on stderr, in UTC, one line each."""
+    from .security import configure_logging
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    configure_logging()
 
 
 @click.command("worker")

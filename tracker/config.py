@@ -45,7 +45,21 @@ def from_environment(instance_path: Path) -> dict:
         "SMTP_SECURITY": os.environ.get("SMTP_SECURITY", "starttls"),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "Keepwarm <keepwarm@localhost>"),
         **delivery_tuning_from_environment(),
+        **proxy_from_environment(),
     }
+
+
+# How many proxies in front of the app set each X-Forwarded-* header (0: trust none).
+PROXY_HEADERS = ("PROXY_FIX_X_FOR", "PROXY_FIX_X_PROTO", "PROXY_FIX_X_HOST")
+
+
+def proxy_from_environment() -> dict:
+    """PROXY_FIX_X_FOR and friends: only set them when a reverse proxy sets the headers.
+
+    Trusted blindly, X-Forwarded-For would let anyone choose the address the login
+    throttle counts failures against.
+    """
+    return {name: int(os.environ.get(name) or 0) for name in PROXY_HEADERS}
 
 
 def delivery_tuning_from_environment() -> dict:

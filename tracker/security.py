@@ -1,14 +1,20 @@
-"""Login sessions that can be revoked and expire, and the headers on every response."""
+"""Login sessions that can be revoked and expire, the second login step, the headers on
+every response, and security logging (UTC, one line per record, no tokens)."""
 
+import logging
+import re
+import sys
+import time
 from datetime import datetime, timedelta
 
 from flask import Flask, Response, current_app, flash, redirect, request, session, url_for
-from flask_login import LoginManager, current_user, login_user, logout_user
+from flask_login import LoginManager, current_user, login_user, logout_user, user_unauthorized
 
 from .clock import utcnow
 from .db import db
 from .models import User
 
+log = logging.getLogger("keepwarm.access")
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Log in to continue."
@@ -61,6 +67,7 @@ def _expired(now: datetime) -> bool:
 
 def _back_to_login(message: str) -> Response | None:
     """End what is left of the session and ask for a login, then come back here."""
+    log.info("session ended: %s (%s)", one_line(message), one_line(session.get("_user_id", "")))
     end_session()
     if (request.endpoint or "").startswith("email_actions."):
         return None  # A link from an email carries its own permission: no login needed.
@@ -101,7 +108,91 @@ def add_security_headers(response: Response) -> Response:
     return response
 
 
+# Logging. Paths that carry a secret (feed, reset and email links) are masked wherever a
+# log record holds one: an access log writes the full path, and the Referer too.
+TOKEN_IN_PATH = re.compile(r"(/(?:feed|reset|email/action|email/unsubscribe)/)[^/\s?#\"']+")
+# str.splitlines() breaks lines at all of these; a log viewer may too.
+LINE_BREAKS = str.maketrans(
+    {c: f"\\x{ord(c):02x}" for c in "\v\f\x1c\x1d\x1e\x85"}
+    | {"\r": "\\r", "\n": "\\n", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+)
+# Loggers that see request paths: the app's own (exceptions name the path), the development
+# server's request log, and the usual WSGI servers' access and error logs.
+PATH_LOGGERS = ("werkzeug", "gunicorn.access", "gunicorn.error", "waitress")
+
+
+def mask_tokens(text: str) -> str:
+    return TOKEN_IN_PATH.sub(r"\1[token]", text)
+
+
+def one_line(value: object) -> str:
+    """A value safe to log: on one line, no token, not absurdly long."""
+    return mask_tokens(str(value)).translate(LINE_BREAKS)[:300]
+
+
+class MaskTokens(logging.Filter):
+    """Rewrites log records that carry a secret in a path."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a broken record is logging's to report, not ours
+            return True
+        masked = mask_tokens(message)
+        if masked != message:
+            record.msg, record.args = masked, ()
+        return True
+
+
+class LogFormatter(logging.Formatter):
+    """Times in UTC (ISO 8601 with Z); messages on one line with tokens masked, so nothing
+    a user typed can start a forged line. Tracebacks keep their lines."""
+
+    converter = time.gmtime
+    default_time_format = "%Y-%m-%dT%H:%M:%S"
+    default_msec_format = "%s.%03dZ"
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        return mask_tokens(super().formatMessage(record)).translate(LINE_BREAKS)
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """Log to stderr through LogFormatter (serve and worker call it; once is enough)."""
+    root = logging.getLogger()
+    if not any(isinstance(h.formatter, LogFormatter) for h in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(LogFormatter())
+        root.addHandler(handler)
+    root.setLevel(level)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # its every-tick chatter
+
+
+def log_denied(reason: str) -> None:
+    """Record a refused request: who, what, from where (the time comes from logging)."""
+    who = f"user {current_user.id}" if current_user.is_authenticated else "anonymous"
+    log.warning(
+        "access denied (%s): %s %s by %s from %s",
+        one_line(reason),
+        request.method,
+        one_line(request.path),
+        who,
+        one_line(request.remote_addr or "unknown"),
+    )
+
+
+def _login_required(sender: Flask, **extra: object) -> None:
+    log_denied("login required")
+
+
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     app.before_request(enforce_session_lifetime)
     app.after_request(add_security_headers)
+    user_unauthorized.connect(_login_required, app)
+    mask = MaskTokens()
+    for logger in (app.logger, *map(logging.getLogger, PATH_LOGGERS)):
+        if not any(isinstance(f, MaskTokens) for f in logger.filters):
+            logger.addFilter(mask)

@@ -7,6 +7,7 @@ from flask import Flask, abort
 from flask_login import current_user
 
 from ..db import db
+from ..security import log_denied
 
 T = TypeVar("T")
 MAX_ID = 2**31 - 1  # the largest INTEGER id on PostgreSQL
@@ -18,6 +19,8 @@ def owned_or_404(model: type[T], ident: int) -> T:
         abort(404)  # the URL converter takes any digits; the database driver would raise
     row = db.session.get(model, ident)
     if row is None or row.user_id != current_user.id:
+        if row is not None:
+            log_denied(f"another user's {model.__name__.lower()}")
         abort(404)
     return row
 

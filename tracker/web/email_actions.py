@@ -14,6 +14,7 @@ from ..dates import short_date
 from ..db import db
 from ..forms import ConfirmForm
 from ..models import FollowUp, FollowUpStatus, User
+from ..security import log_denied
 from ..tokens import InvalidToken, read_action_token, read_unsubscribe_token
 
 bp = Blueprint("email_actions", __name__, url_prefix="/email")
@@ -35,6 +36,7 @@ WORDS = {
 
 
 def _invalid():
+    log_denied("email link invalid or expired")
     return render_template("email_actions/invalid.html"), 404
 
 
