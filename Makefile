@@ -27,6 +27,14 @@ migrate: $(VENV)/.installed
 run: migrate
 	$(FLASK) serve
 
+# The web app under gunicorn (several workers, no scheduler in them: see
+# tracker/gunicorn_conf.py) and one `worker` process that sends the reminders.
+# Ctrl-C or SIGTERM stops both.
+serve: migrate
+	@$(FLASK) worker & worker=$$!; \
+	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
+	$(BIN)/gunicorn --config python:tracker.gunicorn_conf app:app
+
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
