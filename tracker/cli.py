@@ -31,8 +31,8 @@ def serve_command(host: str, port: int, threads: int, no_scheduler: bool) -> Non
 
     app = current_app._get_current_object()
     runner = None
+    _log_to_stderr()
     if not no_scheduler:
-        _log_to_stderr()
         runner = BackgroundRunner(app, say=click.echo)
         runner.start()
     click.echo(f"Keepwarm is running at http://{host}:{port}/  (Ctrl-C to stop)")

@@ -155,6 +155,49 @@ class PasswordChangeForm(FlaskForm):
     submit = SubmitField("Change password")
 
 
+class PasswordCheckForm(FlaskForm):
+    """The current password, asked again before a change to how the account logs in."""
+
+    password = PasswordField(
+        "Current password", validators=[InputRequired("Enter your current password.")]
+    )
+    submit = SubmitField("Confirm")
+
+
+class TwoFactorSetupForm(PasswordCheckForm):
+    code = StringField(
+        "Code from the app",
+        validators=[InputRequired("Enter the 6-digit code the app shows."), Length(max=20)],
+        filters=[strip],
+    )
+
+
+class SecondStepForm(FlaskForm):
+    code = StringField(
+        "Code",
+        validators=[InputRequired("Enter the code from your app."), Length(max=40)],
+        filters=[strip],
+        description="The 6 digits your authenticator app shows, or one of your recovery codes.",
+    )
+    submit = SubmitField("Log in")
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(
+        "Email",
+        validators=[DataRequired("Enter your email address."), Length(max=254)],
+        filters=[strip],
+    )
+    submit = SubmitField("Email me a link")
+
+
+class NewPasswordForm(FlaskForm):
+    new_password = PasswordField(
+        "New password", validators=[InputRequired("Choose a new password."), acceptable_password]
+    )
+    submit = SubmitField("Set the new password")
+
+
 class ProfileForm(FlaskForm):
     timezone = SelectField("Time zone", validators=[DataRequired()])
     submit = SubmitField("Save")

@@ -52,6 +52,39 @@ def end_session() -> None:
     session.clear()
 
 
+# The second login step: the password was right, the code is still to come. The session
+# holds who and when, but nobody is logged in until the code is checked.
+SECOND_STEP = "second_step"
+SECOND_STEP_LIFETIME = timedelta(minutes=5)
+
+
+def begin_second_step(user: User, next_url: str | None) -> None:
+    session.clear()
+    session[SECOND_STEP] = {
+        "user": user.id,
+        "version": user.session_version,
+        "at": utcnow().timestamp(),
+        "next": next_url or "",
+    }
+
+
+def second_step() -> tuple[User, str] | None:
+    """The user half-way through logging in and where they were going, or None when there
+    is none, it expired, or their sessions were ended (new password) meanwhile."""
+    pending = session.get(SECOND_STEP)
+    if not isinstance(pending, dict):
+        return None
+    user_id, version, at = pending.get("user"), pending.get("version"), pending.get("at")
+    if not (isinstance(user_id, int) and isinstance(at, float | int)):
+        return None
+    if utcnow().timestamp() - at > SECOND_STEP_LIFETIME.total_seconds():
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or user.session_version != version or not user.totp_enabled:
+        return None
+    return user, str(pending.get("next") or "")
+
+
 def _expired(now: datetime) -> bool:
     auth_at = session.get("auth_at")
     seen_at = session.get("seen_at")

@@ -1,5 +1,6 @@
 """Fixtures for the cross-cutting tests: users with one row of every kind, logged in."""
 
+import hashlib
 from datetime import UTC, date, datetime
 
 import pytest
@@ -12,7 +13,9 @@ from tracker.models import (
     Interaction,
     InteractionKind,
     Outbox,
+    PasswordReset,
     PendingImport,
+    RecoveryCode,
     User,
 )
 
@@ -73,6 +76,11 @@ def _ensure_rows(user: User) -> None:
                 mapping='{"name": 0}',
             )
         )
+    if missing(RecoveryCode):
+        db.session.add(RecoveryCode(user_id=user.id, code_hash=f"salt${'0' * 64}"))
+    if missing(PasswordReset):
+        token_hash = hashlib.sha256(f"reset-{user.id}".encode()).hexdigest()
+        db.session.add(PasswordReset(user_id=user.id, token_hash=token_hash))
     db.session.flush()
 
 

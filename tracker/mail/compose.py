@@ -155,3 +155,18 @@ def delivery_check(user: User, now: datetime) -> EmailMessage:
 def serialise(message: EmailMessage) -> str:
     """The message as stored in the outbox and sent: CRLF lines, ASCII, headers unfolded."""
     return message.as_string(policy=STORAGE_POLICY)
+
+
+def password_reset(user: User, link: str, minutes: int, now: datetime) -> EmailMessage:
+    """The link to choose a new password; it says how long it works and what to do if
+    the request was not yours."""
+    message = _base_message(user, "Reset your Keepwarm password", now)
+    message.set_content(
+        "Someone asked to reset the password of your Keepwarm account.\n\n"
+        f"To choose a new password, open this link within {minutes} minutes:\n\n"
+        f"{link}\n\n"
+        "It works once. Choosing a new password logs out every device.\n\n"
+        "If you did not ask for this, ignore this email: your password stays as it is.\n",
+        cte="quoted-printable",
+    )
+    return message

@@ -1,23 +1,31 @@
-"""Register, log in, log out, change password and time zone."""
+"""Register, log in (with the second step when two-factor login is on), log out, change
+password and time zone, delete the account. Two-factor setup and password reset are
+blueprints of their own, nested here (endpoints `auth.twofactor.*`, `auth.reset.*`)."""
 
 import logging
+from pathlib import Path
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from .. import accounts
 from ..db import db
-from ..forms import ConfirmForm, LoginForm, PasswordChangeForm, ProfileForm, RegisterForm
-from ..security import end_session, start_session
-from . import safe_next
+from ..forms import (
+    ConfirmForm,
+    LoginForm,
+    PasswordChangeForm,
+    PasswordCheckForm,
+    ProfileForm,
+    RegisterForm,
+)
+from ..security import begin_second_step, end_session, one_line, start_session
+from . import reset, safe_next, twofactor
+from .reauth import refused, too_many_attempts, wait_message
 
 bp = Blueprint("auth", __name__)
+bp.register_blueprint(twofactor.bp)
+bp.register_blueprint(reset.bp)
 log = logging.getLogger("keepwarm.auth")
-
-
-def _clean(value: str) -> str:
-    """A value safe to log on one line."""
-    return value.replace("\r", "\\r").replace("\n", "\\n")[:254]
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -37,20 +45,6 @@ def register():
     return render_template("auth/register.html", form=form), 400 if form.errors else 200
 
 
-def _too_many_attempts(retry_after: int):
-    """The address has failed too often: no form, just when to come back."""
-    page = render_template(
-        "error.html",
-        title="Too many attempts",
-        message="Too many failed logins from your network. Wait a few minutes and try again.",
-    )
-    return page, 429, {"Retry-After": str(retry_after)}
-
-
-def _wait_message(seconds: int) -> str:
-    return f"Too many failed attempts. Try again in {seconds} second{'s' if seconds > 1 else ''}."
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
@@ -61,23 +55,28 @@ def login():
     email, address = form.email.data, request.remote_addr or "unknown"
     throttle = accounts.login_throttle(email, address)
     if throttle.address_blocked:
-        log.warning("login blocked for address %s", _clean(address))
-        return _too_many_attempts(throttle.retry_after)
+        log.warning("login blocked for address %s", one_line(address))
+        return too_many_attempts(throttle.retry_after, "Too many failed logins")
     if not throttle.allowed:
-        log.warning("login throttled for %s from %s", _clean(email), _clean(address))
-        form.password.errors.append(_wait_message(throttle.retry_after))
+        log.warning("login throttled for %s from %s", one_line(email), one_line(address))
+        form.password.errors.append(wait_message(throttle.retry_after))
         page = render_template("auth/login.html", form=form)
         return page, 429, {"Retry-After": str(throttle.retry_after)}
     user = accounts.find_user_by_email(email)
     if accounts.check_password(user, form.password.data):
         accounts.record_login_success(email)
         db.session.commit()
+        next_url = safe_next(request.args.get("next"), url_for("home.index"))
+        if user.totp_enabled:
+            begin_second_step(user, next_url)
+            log.info("login password accepted for user %s; asking for the code", user.id)
+            return redirect(url_for("auth.twofactor.login_code"))
         start_session(user)
         log.info("login succeeded for user %s", user.id)
-        return redirect(safe_next(request.args.get("next"), url_for("home.index")))
+        return redirect(next_url)
     accounts.record_login_failure(email, address)
     db.session.commit()
-    log.warning("login failed for %s from %s", _clean(email), _clean(address))
+    log.warning("login failed for %s from %s", one_line(email), one_line(address))
     form.password.errors.append("Email or password is not right.")
     return render_template("auth/login.html", form=form), 401
 
@@ -94,14 +93,17 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
+def _account_page(status: int = 200, headers: dict | None = None, **forms):
+    forms.setdefault("profile", ProfileForm(timezone=current_user.timezone))
+    forms.setdefault("password", PasswordChangeForm())
+    forms.setdefault("delete", PasswordCheckForm(prefix="delete"))
+    return render_template("auth/account.html", **forms), status, headers or {}
+
+
 @bp.get("/account")
 @login_required
 def account():
-    return render_template(
-        "auth/account.html",
-        profile=ProfileForm(timezone=current_user.timezone),
-        password=PasswordChangeForm(),
-    )
+    return _account_page()
 
 
 @bp.post("/account/profile")
@@ -113,7 +115,7 @@ def save_profile():
         db.session.commit()
         flash("Time zone saved.", "success")
         return redirect(url_for("auth.account"))
-    return render_template("auth/account.html", profile=profile, password=PasswordChangeForm()), 400
+    return _account_page(400, profile=profile)
 
 
 @bp.post("/account/password")
@@ -121,28 +123,37 @@ def save_profile():
 def change_password():
     """Needs the current password, checked under the same throttle as a login."""
     password = PasswordChangeForm()
-    status, headers = 400, {}
-    if password.validate_on_submit():
-        user = current_user._get_current_object()
-        address = request.remote_addr or "unknown"
-        throttle = accounts.login_throttle(user.email, address)
-        if not throttle.allowed:
-            log.warning("password change throttled for user %s", user.id)
-            password.current_password.errors.append(_wait_message(throttle.retry_after))
-            status, headers = 429, {"Retry-After": str(throttle.retry_after)}
-        elif not accounts.check_password(user, password.current_password.data):
-            accounts.record_login_failure(user.email, address)
-            db.session.commit()
-            log.warning("password change with a wrong password for user %s", user.id)
-            password.current_password.errors.append("That is not your current password.")
-        else:
-            accounts.change_password(user, password.new_password.data)
-            accounts.record_login_success(user.email)
-            db.session.commit()
-            # Every other session is now dead; this one starts afresh.
-            start_session(user)
-            flash("Password changed. Other devices have been logged out.", "success")
-            return redirect(url_for("auth.account"))
-    profile = ProfileForm(timezone=current_user.timezone)
-    page = render_template("auth/account.html", profile=profile, password=password)
-    return page, status, headers
+    if not password.validate_on_submit():
+        return _account_page(400, password=password)
+    problem = refused(password.current_password, "password change")
+    if problem:
+        return _account_page(*problem, password=password)
+    user = current_user._get_current_object()
+    accounts.change_password(user, password.new_password.data)
+    db.session.commit()
+    log.info("password changed for user %s", user.id)
+    # Every other session is now dead; this one starts afresh.
+    start_session(user)
+    flash("Password changed. Other devices have been logged out.", "success")
+    return redirect(url_for("auth.account"))
+
+
+@bp.post("/account/delete")
+@login_required
+def delete_account():
+    """Needs the current password; deletes every row of the user and ends every session."""
+    delete = PasswordCheckForm(prefix="delete")
+    if not delete.validate_on_submit():
+        return _account_page(400, delete=delete)
+    problem = refused(delete.password, "account deletion")
+    if problem:
+        return _account_page(*problem, delete=delete)
+    user = current_user._get_current_object()
+    user_id = user.id
+    mail_files = accounts.delete_account(user)
+    db.session.commit()
+    accounts.remove_mail_files(Path(current_app.instance_path) / "mail", mail_files)
+    end_session()
+    log.info("account deleted: user %s", user_id)
+    flash("Your account and everything in it have been deleted.", "success")
+    return redirect(url_for("auth.login"))

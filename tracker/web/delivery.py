@@ -182,12 +182,17 @@ def show(outbox_id: int):
     row = owned_or_404(Outbox, outbox_id)
     message = _parse(row.message)
     body = message.get_body(preferencelist=("plain",))
+    text = body.get_content() if body is not None else ""
+    if row.kind == "reset":
+        # The link sets a new password without the current one: a stolen session must
+        # not be able to ask for one and read it here.
+        text = "This email holds a link to choose a new password; it is shown only in the email."
     return render_template(
         "delivery/show.html",
         row=row,
         status=status_words(row),
         file=eml_file(row),
         headers=[(name, str(message[name])) for name in SHOWN_HEADERS if message[name]],
-        text=body.get_content() if body is not None else "",
+        text=text,
         attachments=[part.get_filename() or "attachment" for part in message.iter_attachments()],
     )
