@@ -38,6 +38,7 @@ serve: migrate
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/bandit --quiet --configfile pyproject.toml --severity-level medium --recursive tracker app.py
 
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff format .
