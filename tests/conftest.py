@@ -8,6 +8,11 @@ from datetime import date
 import pytest
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
+from logcheck import (  # the run's logs hold no password or token (tests/logcheck.py)
+    pytest_sessionfinish,  # noqa: F401
+    pytest_terminal_summary,  # noqa: F401
+    run_log,  # noqa: F401
+)
 from sqlalchemy import create_engine, text
 
 from tracker import create_app

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from helpers import cheap_password_hashing
 
+from tracker.db import db
+from tracker.models import User
 from tracker.security import LogFormatter, mask_tokens, one_line
 
 from .walk import PASSWORD
@@ -197,3 +199,40 @@ def test_password_and_secret_flows_log_no_secret(app, client, make_user, login, 
     assert "password changed for user" in text and "calendar feed address created" in text
     for secret in ("kims own passphrase", new_password, token):
         assert secret not in text
+
+
+# The search of the whole run's logs (tests/logcheck.py)
+
+
+def test_the_run_log_is_written_and_every_new_secret_is_noted(request, app, make_user):
+    from logcheck import RUN_LOG
+
+    run = request.config.stash[RUN_LOG]
+    logging.getLogger("keepwarm.test").info("a line for the run log")
+    assert "keepwarm.test: a line for the run log" in run.path.read_text()
+    user = make_user("noted@example.com", password="a password the tests made")
+    with app.app_context():
+        from tracker import feed, reset, twofactor
+
+        token, link = reset.new_token(), reset.new_token()
+        codes = twofactor.new_recovery_codes(db.session.get(User, user.id))
+        feed_token = feed.new_token(db.session.get(User, user.id))
+    for secret in ("a password the tests made", token, link, codes[0], feed_token):
+        assert secret in run.secrets
+
+
+def test_the_search_finds_a_secret_and_redacts_it(tmp_path):
+    from logcheck import RunLog
+
+    run = RunLog(tmp_path / "run.log")
+    run.note("accounts.hash_password", "hunter2 is long enough")
+    run.note("twofactor.new_recovery_codes", ["abcd-efgh-ijkl-mnop", "short"])
+    run.path.write_text(
+        "INFO keepwarm.auth: nothing here\n"
+        "WARNING x: oops hunter2 is long enough\n"
+        "INFO y: code abcdefghijklmnop\n"
+    )
+    assert run.search() == [
+        (2, "accounts.hash_password", "WARNING x: oops <accounts.hash_password>"),
+        (3, "twofactor.new_recovery_codes", "INFO y: code <twofactor.new_recovery_codes>"),
+    ]
