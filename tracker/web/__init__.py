@@ -5,6 +5,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, abort
 from flask_login import current_user
+from sqlalchemy.sql.base import ExecutableOption
 
 from ..db import db
 from ..security import log_denied
@@ -13,11 +14,14 @@ T = TypeVar("T")
 MAX_ID = 2**31 - 1  # the largest INTEGER id on PostgreSQL
 
 
-def owned_or_404(model: type[T], ident: int) -> T:
-    """The row with that id if it belongs to the logged-in user; 404 otherwise, never 403."""
+def owned_or_404(model: type[T], ident: int, *options: ExecutableOption) -> T:
+    """The row with that id if it belongs to the logged-in user; 404 otherwise, never 403.
+
+    `options` load what the page reads with it (`db.selectinload(...)`), in the same go.
+    """
     if not 0 < ident <= MAX_ID:
         abort(404)  # the URL converter takes any digits; the database driver would raise
-    row = db.session.get(model, ident)
+    row = db.session.get(model, ident, options=options)
     if row is None or row.user_id != current_user.id:
         if row is not None:
             log_denied(f"another user's {model.__name__.lower()}")

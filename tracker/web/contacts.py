@@ -8,7 +8,7 @@ from ..clock import local_today
 from ..contacts import contacts_query, interactions, meetings, record_move
 from ..db import db
 from ..forms import ConfirmForm, ContactForm, InteractionForm, MoveForm
-from ..models import Contact, InteractionKind
+from ..models import Contact, InteractionKind, Position
 from ..organisations import organisation_names
 from . import owned_or_404, page_number
 
@@ -57,7 +57,8 @@ def _render(
 @bp.get("/<int:contact_id>")
 @login_required
 def show(contact_id: int):
-    return _render(owned_or_404(Contact, contact_id))
+    jobs = db.selectinload(Contact.positions).joinedload(Position.organisation)
+    return _render(owned_or_404(Contact, contact_id, jobs))
 
 
 @bp.post("/<int:contact_id>/interactions")

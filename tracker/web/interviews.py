@@ -15,7 +15,7 @@ from ..interviews import (
     known_people,
     save_interview,
 )
-from ..models import Interview, Organisation, Outcome, ParticipantRole, Stage
+from ..models import Interview, Organisation, Outcome, Participant, ParticipantRole, Stage
 from ..organisations import find_organisation, organisation_names
 from . import owned_or_404
 
@@ -107,17 +107,25 @@ def new():
     return _handle(form, None) or _render(form, None)
 
 
+def _with_people() -> tuple:
+    """Load options for an interview page: its organisation and everyone met, with names."""
+    return (
+        db.joinedload(Interview.organisation),
+        db.selectinload(Interview.participants).joinedload(Participant.contact),
+    )
+
+
 @bp.get("/<int:interview_id>")
 @login_required
 def show(interview_id: int):
-    interview = owned_or_404(Interview, interview_id)
+    interview = owned_or_404(Interview, interview_id, *_with_people())
     return render_template("interviews/show.html", interview=interview)
 
 
 @bp.route("/<int:interview_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(interview_id: int):
-    interview = owned_or_404(Interview, interview_id)
+    interview = owned_or_404(Interview, interview_id, *_with_people())
     form = InterviewForm()
     if request.method == "GET":
         form = InterviewForm(
