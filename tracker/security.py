@@ -163,6 +163,15 @@ def one_line(value: object) -> str:
     return mask_tokens(str(value)).translate(LINE_BREAKS)[:300]
 
 
+def loggable_email(value: str) -> str:
+    """An address as typed at a login, or a stand-in when it is not shaped like one: a
+    password typed into the email field by mistake must not reach the log."""
+    local, at, domain = value.strip().rpartition("@")
+    if at and local and "." in domain and not any(c.isspace() for c in value.strip()):
+        return one_line(value.strip())
+    return "(not an email address)"
+
+
 class MaskTokens(logging.Filter):
     """Rewrites log records that carry a secret in a path."""
 

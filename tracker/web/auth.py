@@ -18,7 +18,13 @@ from ..forms import (
     ProfileForm,
     RegisterForm,
 )
-from ..security import begin_second_step, end_session, one_line, start_session
+from ..security import (
+    begin_second_step,
+    end_session,
+    loggable_email,
+    one_line,
+    start_session,
+)
 from . import reset, safe_next, twofactor
 from .reauth import refused, too_many_attempts, wait_message
 
@@ -58,7 +64,7 @@ def login():
         log.warning("login blocked for address %s", one_line(address))
         return too_many_attempts(throttle.retry_after, "Too many failed logins")
     if not throttle.allowed:
-        log.warning("login throttled for %s from %s", one_line(email), one_line(address))
+        log.warning("login throttled for %s from %s", loggable_email(email), one_line(address))
         form.password.errors.append(wait_message(throttle.retry_after))
         page = render_template("auth/login.html", form=form)
         return page, 429, {"Retry-After": str(throttle.retry_after)}
@@ -76,7 +82,7 @@ def login():
         return redirect(next_url)
     accounts.record_login_failure(email, address)
     db.session.commit()
-    log.warning("login failed for %s from %s", one_line(email), one_line(address))
+    log.warning("login failed for %s from %s", loggable_email(email), one_line(address))
     form.password.errors.append("Email or password is not right.")
     return render_template("auth/login.html", form=form), 401
 

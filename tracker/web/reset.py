@@ -12,7 +12,7 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from .. import accounts, reset
 from ..db import db
 from ..forms import ForgotPasswordForm, NewPasswordForm
-from ..security import end_session, log_denied, one_line
+from ..security import end_session, log_denied, loggable_email, one_line
 from .reauth import too_many_attempts
 
 bp = Blueprint("reset", __name__)
@@ -42,7 +42,7 @@ def forgot():
     db.session.commit()
     log.info(
         "password reset asked for %s from %s: %s",
-        one_line(email),
+        loggable_email(email),
         one_line(address),
         "link sent" if sent else "nothing sent",
     )
