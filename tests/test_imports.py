@@ -2,7 +2,7 @@
 the preview and confirmation, bad files, and one user's import out of another's reach."""
 
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,7 @@ from transfer_helpers import (
     upload,
 )
 
-from tracker import importing
+from tracker import importing, pending_imports
 from tracker.db import db
 from tracker.imports import (
     Action,
@@ -29,7 +29,7 @@ from tracker.imports import (
     plan,
     read,
 )
-from tracker.models import Contact, Organisation, Position, User
+from tracker.models import Contact, Organisation, PendingImport, Position, User
 
 SAMPLE = Path(__file__).parent / "data" / "linkedin_connections.csv"
 both_databases = pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
@@ -202,6 +202,10 @@ BAD_FILES = {
     "undecodable": (b"Name,Email\r\nDana \x81\x8d\x90,x@y.example\r\n", "text encoding"),
     "binary noise": (bytes(range(1, 32)) * 400, "This is not a CSV or vCard file."),
     "only a header": (b"Name,Email\r\n", "no contacts under it"),
+    "too many columns": (
+        ",".join(f"c{n}" for n in range(201)).encode() + b"\r\n" + b"x," * 200 + b"x\r\n",
+        "more than 200 columns",
+    ),
     "an open quote": (
         b'Name,Email\r\n"Dana,dana@x.example\r\n',
         "not a CSV file Keepwarm can read",
@@ -525,6 +529,31 @@ def test_discarding_a_file_imports_nothing(app, client, user):
     assert "nothing was imported" in response.get_data(as_text=True)
     assert pending_of(app, user.id) == [] and row_counts(app)["contact"] == 0
     assert client.get(preview).status_code == 404
+
+
+def age(app, days: int) -> None:
+    """Make every pending upload `days` older."""
+    with app.app_context():
+        for pending in db.session.execute(db.select(PendingImport)).scalars():
+            pending.created_at -= timedelta(days=days)
+        db.session.commit()
+
+
+def test_uploads_left_for_a_day_are_forgotten(app, client, user, make_user):
+    stale = upload(client, SAMPLE.read_bytes()).headers["Location"]
+    age(app, 2)
+    with app.app_context():
+        assert pending_imports.forget_old(make_user().id) == 0  # only that user's
+        db.session.commit()
+    assert client.get(stale).status_code == 200
+    fresh = upload(client, SAMPLE.read_bytes()).headers["Location"]
+    assert client.get(stale).status_code == 404  # a new upload clears the user's old ones
+    assert client.get(fresh).status_code == 200
+    age(app, 2)
+    with app.app_context():
+        assert pending_imports.forget_old() == 1  # what a periodic sweep would call
+        db.session.commit()
+    assert pending_of(app, user.id) == []
 
 
 # --- Bad uploads through the page ------------------------------------------------------------

@@ -56,6 +56,7 @@ HEADERS = {
     "connected_on": ("connectedon",),
 }
 MAX_ROWS = 50_000
+MAX_COLUMNS = 200  # each column gets a field picker in the preview
 CONTROL = dict.fromkeys(c for c in (*range(32), 127) if chr(c) not in "\t\n\r")
 EXPORT_AGAIN = "Export your contacts as CSV or vCard and try again."
 NOT_TEXT = "This is not a CSV or vCard file. " + EXPORT_AGAIN
@@ -189,6 +190,8 @@ def _csv(text: str) -> Table:
             "This does not look like a CSV file: its first line has no commas or semicolons "
             "between column names. " + EXPORT_AGAIN
         )
+    if len(columns) > MAX_COLUMNS:
+        raise ImportProblem(f"The file has more than {MAX_COLUMNS} columns; remove some and retry.")
     if not rows:
         raise ImportProblem("The file has a header row but no contacts under it.")
     return Table(source, columns, rows, numbers)

@@ -40,14 +40,18 @@ def chunks(items: list, size: int = CHUNK) -> Iterator[list]:
         yield items[start : start + size]
 
 
+def forget_old(user_id: int | None = None) -> int:
+    """Delete uploads older than KEEP_FOR (of one user, or everyone's); how many went."""
+    old = delete(PendingImport).where(PendingImport.created_at < utcnow() - KEEP_FOR)
+    if user_id is not None:
+        old = old.where(PendingImport.user_id == user_id)
+    return db.session.execute(old).rowcount
+
+
 def receive(user_id: int, filename: str, data: bytes) -> PendingImport:
     """Parse an upload and keep it for the preview; ImportProblem if it cannot be read."""
     table = read(data)
-    db.session.execute(
-        delete(PendingImport).where(
-            PendingImport.user_id == user_id, PendingImport.created_at < utcnow() - KEEP_FOR
-        )
-    )
+    forget_old(user_id)
     content = {"columns": table.columns, "rows": table.rows, "numbers": table.numbers}
     pending = PendingImport(
         id=secrets.token_urlsafe(16),
@@ -66,6 +70,15 @@ def receive(user_id: int, filename: str, data: bytes) -> PendingImport:
 def table_of(pending: PendingImport) -> Table:
     content = json.loads(pending.content)
     return Table(pending.source, content["columns"], content["rows"], content["numbers"])
+
+
+def examples(table: Table) -> list[str]:
+    """The first non-empty cell of each column, to show what the column holds."""
+    found = [""] * len(table.columns)
+    for row in table.rows[:50]:
+        for column, cell in enumerate(row[: len(found)]):
+            found[column] = found[column] or cell.strip()
+    return found
 
 
 def mapping_of(pending: PendingImport) -> dict[str, int]:

@@ -127,18 +127,12 @@ def _preview_page(pending: PendingImport, error: str | None = None, status: int 
         page=page,
         pages=pages,
         columns=table.columns,
-        examples=[_example(table.rows, column) for column in range(len(table.columns))],
+        examples=pending_imports.examples(table),
         chosen={column: name for name, column in pending_imports.mapping_of(pending).items()},
         fields=FIELDS,
         noun=table.noun,
         error=error,
     ), status
-
-
-def _example(rows: list[list[str]], column: int) -> str:
-    """The first non-empty cell of a column, to show what it holds."""
-    cells = (row[column].strip() for row in rows[:50] if column < len(row))
-    return next((cell for cell in cells if cell), "")
 
 
 @bp.get("/import/<token>")
