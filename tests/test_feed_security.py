@@ -127,9 +127,13 @@ def test_settings_makes_and_rotates_the_url_behind_login_and_csrf(app, client, l
     [url] = set(re.findall(r'value="(http://[^"]+/feed/[^"]+\.ics)"', page))
     assert client.get(url.removeprefix(app.config["BASE_URL"])).status_code == 200
     assert "webcal://" + url.split("://")[1] in page
-    # Shown once: the page does not show it again, the feed still works.
+    # Shown again on later visits: the sealed copy opens only with the secret key.
     again = client.get("/settings/").get_data(as_text=True)
-    assert "/feed/" not in again and "Rotate feed address" in again
+    assert f'value="{url}"' in again and "Rotate feed address" in again
+    with app.app_context():
+        stored = db.session.get(User, ann.id)
+        token = url.rsplit("/", 1)[1].removesuffix(".ics")
+        assert token not in (stored.feed_token_sealed or "") and token != stored.feed_token_hash
     assert client.get(url.removeprefix(app.config["BASE_URL"])).status_code == 200
     client.post("/settings/calendar-feed")
     assert client.get(url.removeprefix(app.config["BASE_URL"])).status_code == 404
@@ -260,3 +264,17 @@ def test_gunicorns_access_log_writes_the_path_with_the_token_masked(app, ann, tm
         output = server.communicate(timeout=30)[0].decode()
     assert token not in output
     assert output.count("GET /feed/[token] HTTP/1.1") == 2, output
+
+
+def test_after_a_secret_key_change_the_address_is_not_shown_but_still_works(
+    app, client, login, ann
+):
+    login(ann)
+    client.post("/settings/calendar-feed")
+    page = client.get("/settings/").get_data(as_text=True)
+    [url] = set(re.findall(r'value="(http://[^"]+/feed/[^"]+\.ics)"', page))
+    app.config["SECRET_KEY"] = "another-secret-key-" + "y" * 40
+    login(ann)
+    page = client.get("/settings/").get_data(as_text=True)
+    assert "/feed/" not in page and "secret key has changed" in page
+    assert client.get(url.removeprefix(app.config["BASE_URL"])).status_code == 200

@@ -1,12 +1,14 @@
 """The calendar feed: its secret token, who it belongs to, misses, and the rendered body.
 
-The token is 256 bits from `secrets`, shown to its owner once and stored only as its
-SHA-256. It opens the feed and nothing else. The body is rendered by tracker.calendar
+The token is 256 bits from `secrets`. It is looked up by its SHA-256 and kept otherwise
+only sealed (encrypted with a key derived from SECRET_KEY) so Settings can show it to its
+owner again. It opens the feed and nothing else. The body is rendered by tracker.calendar
 and cached per user, keyed by everything it is made of (the user's feed version, time
 zone, digest hour, local date and the base URL), so unchanged feeds and 304s cost one
 indexed query. Use cases flush; the caller commits.
 """
 
+import base64
 import hashlib
 import hmac
 import logging
@@ -19,6 +21,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import Flask, current_app
 from sqlalchemy import case, literal
 from sqlalchemy.dialects import postgresql, sqlite
@@ -45,13 +50,33 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _sealer() -> Fernet:
+    """Authenticated encryption keyed by SECRET_KEY, for this purpose only."""
+    key = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"keepwarm calendar feed token"
+    ).derive(current_app.config["SECRET_KEY"].encode())
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
 def new_token(user: User) -> str:
     """Give the user a new feed token; the previous one stops working with this commit."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
     user.feed_token_hash = token_hash(token)
+    user.feed_token_sealed = _sealer().encrypt(token.encode()).decode()
     user.feed_token_created_at = utcnow()
     db.session.flush()
     return token
+
+
+def current_token(user: User) -> str | None:
+    """The user's feed token for display, or None (none made, or SECRET_KEY changed)."""
+    if not user.feed_token_hash or not user.feed_token_sealed:
+        return None
+    try:
+        token = _sealer().decrypt(user.feed_token_sealed.encode()).decode()
+    except InvalidToken:
+        return None
+    return token if hmac.compare_digest(token_hash(token), user.feed_token_hash) else None
 
 
 @dataclass(frozen=True)

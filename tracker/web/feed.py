@@ -15,7 +15,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -31,9 +30,6 @@ from . import owned_or_404
 bp = Blueprint("feed", __name__)
 log = logging.getLogger("keepwarm.feed")
 
-# The new token rides in the session for the one redirect to Settings, then it is gone:
-# only its hash is kept, so it can be shown once.
-SHOW_ONCE = "feed_token_once"
 FEED_FILENAME = "keepwarm-follow-ups.ics"
 
 
@@ -108,7 +104,7 @@ def new_url() -> ResponseReturnValue:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     had_one = current_user.feed_token_hash is not None
-    session[SHOW_ONCE] = feed.new_token(current_user._get_current_object())
+    feed.new_token(current_user._get_current_object())
     db.session.commit()
     action = "rotated" if had_one else "created"
     log.info("calendar feed address %s for user %s", action, current_user.id)
@@ -129,11 +125,11 @@ class FeedPanel:
 
 
 def panel(user: User) -> FeedPanel:
-    """The feed's state for Settings; the URLs only right after a new token was made."""
+    """The feed's state for Settings, with its addresses when the token can be read back."""
     created = user.feed_token_created_at
     created_on = created.astimezone(ZoneInfo(user.timezone)).date() if created else None
-    token = session.pop(SHOW_ONCE, None)
-    if not isinstance(token, str) or user.feed_token_hash != feed.token_hash(token):
+    token = feed.current_token(user)
+    if token is None:
         return FeedPanel(active=user.feed_token_hash is not None, created_on=created_on)
     https_url = _feed_url(token)
     webcal_url = "webcal://" + https_url.split("://", 1)[1]
