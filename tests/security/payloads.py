@@ -41,6 +41,7 @@ PAYLOADS = {
     "tab": "\t=1+1",
 }
 TODAY = date(2026, 11, 20)
+SEARCHES = ("contacts.index", "organisations.index", "followups.index", "home.index")
 
 
 def stored_form(value: str, limit: int | None = None) -> str:
@@ -178,7 +179,7 @@ def shown_pages(app, user_id: int, feed_token: str) -> list[str]:
             urls += [f"{rule.rule}?organisation={ident}" for ident in ids["organisation_id"]]
         elif not params:
             urls.append(rule.rule)
-            if rule.rule.endswith("/") and rule.rule != "/":
+            if rule.endpoint in SEARCHES:
                 urls += [f"{rule.rule}?q={value[:100]}" for value in PAYLOADS.values()]
         elif rule.endpoint == "email_actions.action":
             urls += [rule.build({"token": link})[1] for link in links]
