@@ -264,6 +264,7 @@ def test_vcard_export_holds_one_card_per_contact_and_no_injected_property(app, f
         names = set(
             db.session.execute(db.select(Contact.name).filter_by(user_id=user.id)).scalars()
         )
+
     def lines(text: str) -> str:  # a vCard line break is a line break, whichever was typed
         return text.replace("\r\n", "\n").replace("\r", "\n")
 
