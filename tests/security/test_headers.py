@@ -5,8 +5,9 @@ import re
 import pytest
 from sqlalchemy import text
 
-from tracker import create_app
+from tracker import create_app, feed
 from tracker.db import db
+from tracker.models import User
 
 from .walk import app_rules, fetch, fill
 
@@ -198,3 +199,48 @@ def test_debug_mode_is_allowed_on_localhost(app):
     assert local.debug
     with local.app_context():
         db.engine.dispose()
+
+
+# The calendar feed: a secret URL for calendar apps, with the same headers
+
+
+def test_the_feed_carries_the_headers_when_found_cached_refused_or_missing(app, make_owner):
+    """Calendar apps keep a copy and revalidate (private, no-cache), so the feed is the one
+    private response without no-store; everything else is as on every page."""
+    owner = make_owner("ann", "Zebra Labs")
+    with app.app_context():
+        token = feed.new_token(db.session.get(User, owner.user.id))
+        db.session.commit()
+    client = app.test_client()  # calendar apps send no cookie
+    found = fetch(client, "GET", f"/feed/{token}.ics")
+    assert found.status_code == 200
+    assert found.mimetype == "text/calendar"
+    assert_secure_headers(found, private=False)
+    assert found.headers["Cache-Control"] == "private, no-cache"
+    assert found.headers["Referrer-Policy"] == "no-referrer"
+    cached = fetch(
+        client, "GET", f"/feed/{token}.ics", headers={"If-None-Match": found.headers["ETag"]}
+    )
+    assert cached.status_code == 304
+    assert cached.headers["Content-Security-Policy"] == found.headers["Content-Security-Policy"]
+    assert cached.headers["X-Content-Type-Options"] == "nosniff"
+    head = fetch(client, "HEAD", f"/feed/{token}.ics")
+    assert head.status_code == 200
+    assert_secure_headers(head, private=False)
+    for missing in (f"/feed/{token[:-1]}A.ics", "/feed/short.ics"):
+        response = fetch(client, "GET", missing)
+        assert response.status_code == 404
+        assert_secure_headers(response)
+
+
+def test_the_feed_over_https_carries_hsts(https, make_user):
+    user = make_user("ann@example.com")
+    with https.app_context():
+        token = feed.new_token(db.session.get(User, user.id))
+        db.session.commit()
+    response = fetch(
+        https.test_client(), "GET", f"/feed/{token}.ics", base_url="https://keepwarm.example"
+    )
+    assert response.status_code == 200
+    assert "max-age=" in response.headers["Strict-Transport-Security"]
+    assert_secure_headers(response, private=False)
