@@ -14,13 +14,13 @@ from collections.abc import Iterator, Sequence
 from datetime import date, datetime, time
 from zoneinfo import available_timezones
 
-from sqlalchemy import Column, TypeDecorator, insert
+from sqlalchemy import Column, TypeDecorator
 from sqlalchemy.exc import DataError, IntegrityError
 
 from . import playbook
+from .bulk import batches, insert_ids
 from .clock import utcnow
 from .db import db
-from .exports import batches
 from .models import (
     Contact,
     FollowUp,
@@ -199,6 +199,21 @@ def _row(model: type, record: object, ids: dict, user_id: int) -> tuple[int, dic
     return record["id"], row
 
 
+def _insert(model: type, records: list, ids: dict, user_id: int) -> dict[int, int]:
+    """Insert one table's records a thousand at a time; backup id -> new id."""
+    table, mapping = model.__tablename__, {}
+    for start in range(0, len(records), 1000):
+        rows = [_row(model, record, ids, user_id) for record in records[start : start + 1000]]
+        try:
+            new = insert_ids(model, [row for _, row in rows])
+        except (IntegrityError, DataError):
+            raise BackupProblem(f"The database refused a record in “{table}”.") from None
+        for (old, _), ident in zip(rows, new, strict=True):
+            if mapping.setdefault(old, ident) != ident:
+                raise BackupProblem(f"“{table}” has two records with the same id.")
+    return mapping
+
+
 def restore(user: User, data: bytes) -> dict[str, int]:
     """Load a backup into the user's empty account; BackupProblem and no change otherwise."""
     if not is_empty(user.id):
@@ -220,25 +235,10 @@ def restore(user: User, data: bytes) -> dict[str, int]:
         if name in settings:
             setattr(user, name, _setting(name, settings[name]))
     ids: dict[str, dict[int, int]] = {}
-    counts = {}
     for model in MODELS:
-        records = tables.get(model.__tablename__, [])
+        records = tables.pop(model.__tablename__, [])  # freed table by table
         if not isinstance(records, list):
             raise BackupProblem("The backup file is incomplete.")
-        rows = [_row(model, record, ids, user.id) for record in records]
-        old = [ident for ident, _ in rows]
-        if len(set(old)) != len(old):
-            raise BackupProblem(f"“{model.__tablename__}” has two records with the same id.")
-        new = []
-        if rows:
-            statement = insert(model).returning(model.id, sort_by_parameter_order=True)
-            try:
-                new = db.session.execute(statement, [row for _, row in rows]).scalars().all()
-            except (IntegrityError, DataError):
-                raise BackupProblem(
-                    f"The database refused a record in “{model.__tablename__}”."
-                ) from None
-        ids[model.__tablename__] = dict(zip(old, new, strict=True))
-        counts[model.__tablename__] = len(rows)
+        ids[model.__tablename__] = _insert(model, records, ids, user.id)
     db.session.flush()
-    return counts
+    return {table: len(mapping) for table, mapping in ids.items()}

@@ -15,6 +15,7 @@ from datetime import date
 from sqlalchemy import Select, func
 
 from . import calendar, followups
+from .bulk import BATCH, batches
 from .db import db
 from .models import (
     Contact,
@@ -28,7 +29,6 @@ from .models import (
 )
 from .vcard import write_card
 
-BATCH = 1000
 # Cells a spreadsheet would read as a formula (OWASP "CSV injection"); a leading quote
 # makes them text. A cell that starts with a quote before one of these gets one more, so
 # csv_unescape(csv_safe(s)) == s for every string.
@@ -61,18 +61,6 @@ def csv_unescape(cell: str) -> str:
     if cell.startswith("'") and cell[1:].startswith(_QUOTED):
         return cell[1:]
     return cell
-
-
-def batches(query: Select, key, size: int = BATCH) -> Iterator[Sequence]:
-    """The rows of `query`, whose first column is `key` (an id), a query per batch by id."""
-    last = None
-    while True:
-        page = query if last is None else query.where(key > last)
-        rows = db.session.execute(page.order_by(key).limit(size)).all()
-        if not rows:
-            return
-        yield rows
-        last = rows[-1][0]
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from datetime import date
 from sqlalchemy import insert, update
 
 from . import followups
+from .bulk import insert_ids
 from .clock import local_today
 from .db import db
 from .imports import CONNECTED_NOTE, Action, Candidate, ImportProblem
@@ -125,10 +126,7 @@ def _organisation_ids(user_id: int, names: list[str]) -> dict[str, int]:
     missing = [key for key in wanted if key not in ids]
     if missing:
         rows = [{"user_id": user_id, "name": wanted[key], "name_key": key} for key in missing]
-        created = db.session.execute(
-            insert(Organisation).returning(Organisation.id, sort_by_parameter_order=True), rows
-        ).scalars()
-        ids.update(zip(missing, created, strict=True))
+        ids.update(zip(missing, insert_ids(Organisation, rows), strict=True))
     return ids
 
 
@@ -156,9 +154,7 @@ def _create(user: User, people: list[_Person], organisations: dict[str, int]) ->
     if not people:
         return
     rows = [{"user_id": user.id, **person.values} for person in people]
-    ids = db.session.execute(
-        insert(Contact).returning(Contact.id, sort_by_parameter_order=True), rows
-    ).scalars()
+    ids = insert_ids(Contact, rows)
     positions, interactions = [], []
     for contact_id, person in zip(ids, people, strict=True):
         organisation_id = organisations.get(name_key(person.organisation))
