@@ -15,6 +15,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from flask import current_app
+from sqlalchemy import ColumnElement
 
 from . import accounts
 from .clock import utcnow
@@ -37,7 +38,7 @@ def new_token() -> str:
     return secrets.token_urlsafe(TOKEN_BYTES)
 
 
-def _live(now: datetime):
+def _live(now: datetime) -> ColumnElement[bool]:
     return PasswordReset.created_at > now - TOKEN_LIFETIME
 
 

@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from .. import accounts
@@ -35,7 +36,7 @@ log = logging.getLogger("keepwarm.auth")
 
 
 @bp.route("/register", methods=["GET", "POST"])
-def register():
+def register() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
     form = RegisterForm()
@@ -52,7 +53,7 @@ def register():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():
+def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
     form = LoginForm()
@@ -89,7 +90,7 @@ def login():
 
 @bp.post("/logout")
 @login_required
-def logout():
+def logout() -> ResponseReturnValue:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     accounts.end_sessions(current_user)
@@ -99,7 +100,7 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
-def _account_page(status: int = 200, headers: dict | None = None, **forms):
+def _account_page(status: int = 200, headers: dict | None = None, **forms) -> ResponseReturnValue:
     forms.setdefault("profile", ProfileForm(timezone=current_user.timezone))
     forms.setdefault("password", PasswordChangeForm())
     forms.setdefault("delete", PasswordCheckForm(prefix="delete"))
@@ -108,13 +109,13 @@ def _account_page(status: int = 200, headers: dict | None = None, **forms):
 
 @bp.get("/account")
 @login_required
-def account():
+def account() -> ResponseReturnValue:
     return _account_page()
 
 
 @bp.post("/account/profile")
 @login_required
-def save_profile():
+def save_profile() -> ResponseReturnValue:
     profile = ProfileForm()
     if profile.validate_on_submit():
         current_user.timezone = profile.timezone.data
@@ -126,7 +127,7 @@ def save_profile():
 
 @bp.post("/account/password")
 @login_required
-def change_password():
+def change_password() -> ResponseReturnValue:
     """Needs the current password, checked under the same throttle as a login."""
     password = PasswordChangeForm()
     if not password.validate_on_submit():
@@ -146,7 +147,7 @@ def change_password():
 
 @bp.post("/account/delete")
 @login_required
-def delete_account():
+def delete_account() -> ResponseReturnValue:
     """Needs the current password; deletes every row of the user and ends every session."""
     delete = PasswordCheckForm(prefix="delete")
     if not delete.validate_on_submit():

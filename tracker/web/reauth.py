@@ -8,6 +8,7 @@ password here any faster than at the login form.
 import logging
 
 from flask import render_template, request
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from wtforms import Field
 
@@ -21,7 +22,7 @@ def wait_message(seconds: int) -> str:
     return f"Too many failed attempts. Try again in {seconds} second{'s' if seconds > 1 else ''}."
 
 
-def too_many_attempts(retry_after: int, what: str):
+def too_many_attempts(retry_after: int, what: str) -> ResponseReturnValue:
     """The address has failed too often: no form, just when to come back."""
     page = render_template(
         "error.html",

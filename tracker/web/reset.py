@@ -8,6 +8,7 @@ the browser's history nor sent on as a Referer.
 import logging
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 
 from .. import accounts, reset
 from ..db import db
@@ -25,7 +26,7 @@ SENT = (
 
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
-def forgot():
+def forgot() -> ResponseReturnValue:
     """The same answer whether the address has an account or not."""
     form = ForgotPasswordForm()
     if not form.validate_on_submit():
@@ -50,13 +51,13 @@ def forgot():
     return redirect(url_for("auth.login"))
 
 
-def _invalid():
+def _invalid() -> ResponseReturnValue:
     log_denied("password reset link unknown, used or expired")
     return render_template("auth/reset_invalid.html"), 404
 
 
 @bp.get("/reset/<token>")
-def link(token: str):
+def link(token: str) -> ResponseReturnValue:
     digest = reset.check_token(token)
     if digest is None:
         return _invalid()
@@ -65,7 +66,7 @@ def link(token: str):
 
 
 @bp.route("/reset-password", methods=["GET", "POST"])
-def choose():
+def choose() -> ResponseReturnValue:
     digest = session.get(LINK)
     user = reset.find(digest) if isinstance(digest, str) else None
     if user is None:

@@ -6,6 +6,7 @@ Nested in the auth blueprint, so its endpoints are `auth.twofactor.*`.
 import logging
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from .. import accounts, twofactor
@@ -19,7 +20,7 @@ log = logging.getLogger("keepwarm.auth")
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
-def login_code():
+def login_code() -> ResponseReturnValue:
     """The second step: the password was right; nobody is logged in until a code is."""
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
@@ -60,7 +61,7 @@ def login_code():
     return redirect(next_url or url_for("home.index"))
 
 
-def _page(status: int = 200, headers: dict | None = None, **forms):
+def _page(status: int = 200, headers: dict | None = None, **forms) -> ResponseReturnValue:
     user = current_user._get_current_object()
     context = {
         "user": user,
@@ -79,13 +80,13 @@ def _page(status: int = 200, headers: dict | None = None, **forms):
 
 @bp.get("/account/two-factor")
 @login_required
-def settings():
+def settings() -> ResponseReturnValue:
     return _page()
 
 
 @bp.post("/account/two-factor/start")
 @login_required
-def start():
+def start() -> ResponseReturnValue:
     """A new secret to scan; two-factor login is not on until a code confirms it."""
     if not ConfirmForm().validate_on_submit():
         abort(400)
@@ -99,7 +100,7 @@ def start():
 
 @bp.post("/account/two-factor/enable")
 @login_required
-def enable():
+def enable() -> ResponseReturnValue:
     """The password and a code from the app turn it on; the recovery codes are shown once."""
     user = current_user._get_current_object()
     setup = TwoFactorSetupForm(prefix="setup")
@@ -121,7 +122,7 @@ def enable():
 
 @bp.post("/account/two-factor/disable")
 @login_required
-def disable():
+def disable() -> ResponseReturnValue:
     disable = PasswordCheckForm(prefix="disable")
     if not disable.validate_on_submit():
         return _page(400, disable=disable)
@@ -137,7 +138,7 @@ def disable():
 
 @bp.post("/account/two-factor/recovery-codes")
 @login_required
-def renew():
+def renew() -> ResponseReturnValue:
     """New recovery codes (the password asked); the old ones stop working."""
     renew = PasswordCheckForm(prefix="renew")
     if not current_user.totp_enabled:
