@@ -4,7 +4,6 @@ import hashlib
 from datetime import UTC, date, datetime
 
 import pytest
-from browser.conftest import browser, live_server, new_context  # noqa: F401 - for Chromium tests
 
 from tracker.db import db
 from tracker.models import (

@@ -240,7 +240,7 @@ def test_the_search_finds_a_secret_and_redacts_it(tmp_path):
 
 def test_a_password_typed_into_the_email_field_is_not_logged(client, make_user, logs):
     make_user("lee@example.com")
-    client.post("/login", data={"email": PASSWORD, "password": "lee@example.com"})
+    client.post("/login", data={"email": PASSWORD, "password": "typed in the wrong box"})
     client.post("/forgot-password", data={"email": "my secret phrase"})
     assert logs(AUTH)[0] == "login failed for (not an email address) from 127.0.0.1"
     assert logs(AUTH)[1].startswith("password reset asked for (not an email address)")
