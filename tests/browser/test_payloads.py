@@ -1,4 +1,4 @@
-"""Line 12 in a real browser: pages showing the payload corpus run none of it.
+"""Security bar line 12 in a real browser: pages showing the payload corpus run none of it.
 
 Chromium visits every page of an account whose every text field holds a payload, with
 JavaScript on, listening for dialogs (alert, confirm, prompt), uncaught errors and
@@ -7,15 +7,15 @@ blocked would log a console error. Neither happens.
 """
 
 import pytest
-from browser.conftest import PASSWORD
 from helpers import cheap_password_hashing, utc
+from security.payloads import PAYLOADS, fill_account, shown_pages
 
-from .payloads import PAYLOADS, fill_account, shown_pages
+from .conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 DOWNLOADS = (".ics", ".csv", ".vcf", ".json", "/healthz")
 # The payloads that could run in a page; the corpus's others (line breaks, NUL, calendar
-# and spreadsheet tricks) are about other formats and are checked in test_payloads.py.
+# and spreadsheet tricks) are about other formats: tests/security/test_payloads.py.
 IN_PAGES = ("script", "svg", "img", "attribute", "template", "javascript", "apostrophe", "long")
 
 
