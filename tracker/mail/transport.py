@@ -4,6 +4,7 @@ Every failure is raised as DeliveryError, which says whether trying again later 
 a 4xx reply or a broken connection is temporary, a 5xx reply is permanent.
 """
 
+import functools
 import os
 import smtplib
 import ssl
@@ -76,9 +77,17 @@ class SMTPTransport:
         self.host, self.port, self.security = host, port, security
         self.username, self.password, self.timeout = username, password, timeout
 
+    @functools.cached_property
+    def _tls(self) -> ssl.SSLContext:
+        """A verifying context, made once: loading the system's certificates takes tens of
+        milliseconds, more than sending a message. (smtplib's starttls() without a context
+        would accept any certificate.)"""
+        return ssl.create_default_context()
+
     def _connect(self) -> smtplib.SMTP:
-        # A verifying context: smtplib's starttls() without one would accept any certificate.
-        context = ssl.create_default_context()
+        if self.security == "none":
+            return smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        context = self._tls
         if self.security == "ssl":
             return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
         connection = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
