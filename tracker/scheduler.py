@@ -24,6 +24,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from . import jobs
 from .clock import utcnow
@@ -93,6 +94,8 @@ class AdvisoryLock:
         if self._connection is not None:
             try:
                 self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
+            except DBAPIError:
+                pass  # the session is gone (a restart, a lost connection), and the lock with it
             finally:
                 self._connection.close()
                 self._connection = None

@@ -6,11 +6,13 @@ never holds SQLite's write lock, and a sender killed mid-send leaves only a leas
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from sqlalchemy.exc import DBAPIError
 
 from ..clock import utcnow
 from ..db import db
@@ -19,6 +21,8 @@ from . import outbox
 from .transport import DeliveryError, Envelope, Transport, envelope_sender, from_config
 
 log = logging.getLogger(__name__)
+# First wait before recording a delivered message again when the database is away.
+RECORD_RETRY_SECONDS = 0.25
 
 
 @dataclass
@@ -72,11 +76,33 @@ def send_one(claimed: outbox.Claim, transport: Transport, now: datetime) -> str:
         db.session.commit()
         log.warning("outbox %s attempt %s: %s", claimed.id, claimed.attempts, error)
         return "retrying" if status is OutboxStatus.PENDING else "failed"
-    if not outbox.mark_sent(claimed, utcnow()):
+    if not _record_sent(claimed):
         # Our lease ran out and another sender took the row: it is theirs to record.
         log.warning("outbox %s was sent after its lease ran out", claimed.id)
-    db.session.commit()
     return "sent"
+
+
+def _record_sent(claimed: outbox.Claim) -> bool:
+    """Mark the row sent, retrying while the database is away: the message is delivered.
+
+    Given up, the row would be sent again once its lease ran out; so the recording is
+    retried (a fresh connection each time) for as long as the lease still holds it.
+    """
+    lease = current_app.config["OUTBOX_LEASE_SECONDS"]
+    deadline = time.monotonic() + lease / 2
+    wait = RECORD_RETRY_SECONDS
+    while True:
+        try:
+            marked = outbox.mark_sent(claimed, utcnow())
+            db.session.commit()
+            return marked
+        except DBAPIError:
+            db.session.rollback()
+            if time.monotonic() + wait > deadline:
+                raise
+            log.warning("outbox %s was sent; recording it waits for the database", claimed.id)
+            time.sleep(wait)
+            wait = min(wait * 2, 5.0)
 
 
 def dispatch(
