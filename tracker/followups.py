@@ -6,7 +6,7 @@ Each function adds and flushes; the caller commits once.
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import Select, and_, func
 
 from . import drafts, playbook
 from .clock import local_today, utcnow
@@ -245,23 +245,40 @@ def edit(follow_up: FollowUp, title: str, due_on: date, due_time: time | None, n
     db.session.flush()
 
 
+# The home page's sections, in order, and how many follow-ups each shows before "Show all".
+SECTIONS = ("overdue", "today", "week", "later")
+HOME_ROWS = 10
+
+
 @dataclass(frozen=True)
 class Agenda:
     overdue: list[FollowUp]
     today: list[FollowUp]
     this_week: list[FollowUp]
     later: list[FollowUp]
+    # The sections that hold more than they show.
+    more: frozenset[str] = frozenset()
 
     @property
     def empty(self) -> bool:
         return not (self.overdue or self.today or self.this_week or self.later)
 
 
-def agenda(user: User, today: date, later_limit: int = 50) -> Agenda:
-    """Open follow-ups in four groups, each query served by the (user, status, due) index."""
-    base = (
+def open_in_section(user: User, section: str, today: date) -> Select:
+    """The user's open follow-ups in one section of the agenda, soonest first.
+
+    Served by the (user, status, due) index: a range of it per section.
+    """
+    week_end = today + timedelta(days=7)
+    when = {
+        "overdue": FollowUp.due_on < today,
+        "today": FollowUp.due_on == today,
+        "week": and_(FollowUp.due_on > today, FollowUp.due_on <= week_end),
+        "later": FollowUp.due_on > week_end,
+    }[section]
+    return (
         db.select(FollowUp)
-        .where(FollowUp.user_id == user.id, FollowUp.status == OPEN)
+        .where(FollowUp.user_id == user.id, FollowUp.status == OPEN, when)
         .options(
             db.joinedload(FollowUp.contact),
             db.joinedload(FollowUp.organisation),
@@ -269,29 +286,40 @@ def agenda(user: User, today: date, later_limit: int = 50) -> Agenda:
         )
         .order_by(FollowUp.due_on, FollowUp.due_time, FollowUp.id)
     )
-    week_end = today + timedelta(days=7)
 
-    def fetch(*conditions, limit: int | None = None) -> list[FollowUp]:
-        query = base.where(*conditions)
-        if limit:
-            query = query.limit(limit)
-        return list(db.session.execute(query).scalars().unique())
 
+def agenda(user: User, today: date, rows: int = HOME_ROWS) -> Agenda:
+    """The first `rows` open follow-ups of each section, and which sections have more.
+
+    However much is due, the home page shows the same number of rows: the rest of a
+    section is on its own paginated page.
+    """
+    shown: dict[str, list[FollowUp]] = {}
+    more = set()
+    for section in SECTIONS:
+        query = open_in_section(user, section, today).limit(rows + 1)
+        found = list(db.session.execute(query).scalars().unique())
+        shown[section] = found[:rows]
+        if len(found) > rows:
+            more.add(section)
     return Agenda(
-        overdue=fetch(FollowUp.due_on < today, limit=200),
-        today=fetch(FollowUp.due_on == today, limit=200),
-        this_week=fetch(FollowUp.due_on > today, FollowUp.due_on <= week_end, limit=200),
-        later=fetch(FollowUp.due_on > week_end, limit=later_limit),
+        overdue=shown["overdue"],
+        today=shown["today"],
+        this_week=shown["week"],
+        later=shown["later"],
+        more=frozenset(more),
     )
 
 
-def due_count(user: User, today: date) -> int:
-    """How many open follow-ups are due today or overdue (for the navigation)."""
-    return db.session.execute(
-        db.select(func.count())
-        .select_from(FollowUp)
+def due_count(user: User, today: date, up_to: int | None = None) -> int:
+    """How many open follow-ups are due today or overdue; with `up_to`, counted no further."""
+    due = (
+        db.select(FollowUp.id)
         .where(FollowUp.user_id == user.id, FollowUp.status == OPEN, FollowUp.due_on <= today)
-    ).scalar_one()
+        .limit(up_to)
+        .subquery()
+    )
+    return db.session.execute(db.select(func.count()).select_from(due)).scalar_one()
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,12 @@
 """Blueprints, one per area of pages, and the helpers every view shares."""
 
+from dataclasses import dataclass
 from typing import TypeVar
 from urllib.parse import urlsplit
 
 from flask import Flask, abort
 from flask_login import current_user
+from sqlalchemy import Select, func
 from sqlalchemy.sql.base import ExecutableOption
 
 from ..db import db
@@ -44,6 +46,64 @@ def safe_next(target: str | None, default: str) -> str:
 def page_number(value: str | None) -> int:
     """The page requested, clamped to 1 for anything odd."""
     return int(value) if value and value.isdigit() and 0 < int(value) < 10**6 else 1
+
+
+# Lists count their rows up to this many: beyond, "more than 1,000" is all anyone needs,
+# and counting 100,000 rows on every page view would cost more than showing the page.
+COUNT_CAP = 1000
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list, whether there is a next one, and the total when it was counted.
+
+    `total` is None when the list is longer than what was counted; `known` is then how
+    many rows are certain to exist ("more than {known}").
+    """
+
+    items: list
+    page: int
+    per_page: int
+    has_next: bool
+    total: int | None
+    known: int
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+    @property
+    def pages(self) -> int | None:
+        return None if self.total is None else max(1, -(-self.total // self.per_page))
+
+
+def paginate(query: Select, page: int, per_page: int, count_up_to: int = COUNT_CAP) -> Page:
+    """A page of `query` (one row more tells whether a next page exists) and a capped count.
+
+    Neither grows with the table: the count reads at most `count_up_to` + 1 rows, and is
+    skipped when the page shows where the list ends (or `count_up_to` is 0: searches,
+    whose count would have to test every row).
+    """
+    offset = (page - 1) * per_page
+    rows = db.session.execute(query.limit(per_page + 1).offset(offset)).scalars().all()
+    items, has_next = list(rows[:per_page]), len(rows) > per_page
+    if not has_next and (items or page == 1):
+        return Page(items, page, per_page, False, offset + len(items), offset + len(items))
+    if not count_up_to:
+        known = offset + len(items)
+        return Page(items, page, per_page, has_next, None, known)
+    capped = query.order_by(None).limit(count_up_to + 1).subquery()
+    counted = db.session.execute(db.select(func.count()).select_from(capped)).scalar_one()
+    total = counted if counted <= count_up_to else None
+    return Page(items, page, per_page, has_next, total, min(counted, count_up_to))
 
 
 def register_blueprints(app: Flask) -> None:

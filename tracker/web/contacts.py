@@ -10,7 +10,7 @@ from ..db import db
 from ..forms import ConfirmForm, ContactForm, InteractionForm, MoveForm
 from ..models import Contact, InteractionKind, Position
 from ..organisations import organisation_names
-from . import owned_or_404, page_number
+from . import COUNT_CAP, owned_or_404, page_number, paginate
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
 SEARCH_MAX = 200
@@ -20,11 +20,11 @@ SEARCH_MAX = 200
 @login_required
 def index():
     search = request.args.get("q", "")[:SEARCH_MAX]
-    page = db.paginate(
+    page = paginate(
         contacts_query(current_user.id, search),
-        page=page_number(request.args.get("page")),
-        per_page=current_app.config["PER_PAGE"],
-        error_out=False,
+        page_number(request.args.get("page")),
+        current_app.config["PER_PAGE"],
+        count_up_to=0 if search.strip() else COUNT_CAP,
     )
     return render_template("contacts/index.html", page=page, search=search)
 

@@ -16,7 +16,7 @@ from ..clock import utcnow
 from ..dates import clock_time, short_date
 from ..db import db
 from ..models import JobRun, Outbox, OutboxStatus, User
-from . import owned_or_404, page_number
+from . import owned_or_404, page_number, paginate
 
 bp = Blueprint("delivery", __name__, url_prefix="/delivery")
 SHOWN_HEADERS = ("From", "To", "Date", "Subject", "Message-ID")
@@ -153,13 +153,12 @@ def log_lines(rows: list[Outbox], zone: str, now: datetime, files: bool) -> list
 @login_required
 def index():
     now, zone = utcnow(), current_user.timezone
-    page = db.paginate(
+    page = paginate(
         db.select(Outbox)
         .where(Outbox.user_id == current_user.id)
         .order_by(Outbox.created_at.desc(), Outbox.id.desc()),
-        page=page_number(request.args.get("page")),
-        per_page=current_app.config["PER_PAGE"],
-        error_out=False,
+        page_number(request.args.get("page")),
+        current_app.config["PER_PAGE"],
     )
     files_only = not current_app.config.get("SMTP_HOST")
     return render_template(

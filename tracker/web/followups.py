@@ -2,7 +2,16 @@
 
 from datetime import date, timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 
 from .. import followups
@@ -10,7 +19,7 @@ from ..clock import local_today
 from ..db import db
 from ..forms import ConfirmForm, DoneForm, FollowUpForm, SnoozeForm
 from ..models import Contact, FollowUp, FollowUpKind, FollowUpStatus, InteractionKind, Organisation
-from . import owned_or_404, safe_next
+from . import owned_or_404, page_number, paginate, safe_next
 
 bp = Blueprint("followups", __name__, url_prefix="/follow-ups")
 
@@ -22,9 +31,42 @@ def due_badge() -> dict:
     def due_now() -> int:
         if not current_user.is_authenticated:
             return 0
-        return followups.due_count(current_user, local_today(current_user.timezone))
+        zone = current_user.timezone
+        return followups.due_count(current_user, local_today(zone), up_to=BADGE_MOST)
 
-    return {"due_now": due_now}
+    return {"due_now": due_now, "badge_most": BADGE_MOST}
+
+
+# The navigation badge counts this far ("99+"), however much is due.
+BADGE_MOST = 100
+SECTION_HEADINGS = {
+    "overdue": "Overdue",
+    "today": "Due today",
+    "week": "This week",
+    "later": "Later",
+}
+
+
+@bp.get("/")
+@login_required
+def index():
+    """One section of the home page's agenda, whole, a page at a time."""
+    section = request.args.get("section", "overdue")
+    if section not in followups.SECTIONS:
+        abort(404)
+    today = _today()
+    page = paginate(
+        followups.open_in_section(current_user, section, today),
+        page_number(request.args.get("page")),
+        current_app.config["PER_PAGE"],
+    )
+    return render_template(
+        "followups/index.html",
+        section=section,
+        heading=SECTION_HEADINGS[section],
+        page=page,
+        items=followups.describe(page.items, today),
+    )
 
 
 def _today() -> date:

@@ -24,7 +24,7 @@ def index():
         ("later", "Later", agenda.later, "Nothing planned further out."),
     ]
     sections = [
-        (key, heading, followups.describe(items, today), empty)
+        (key, heading, followups.describe(items, today), empty, key in agenda.more)
         for key, heading, items, empty in sections
         if items or key != "overdue"
     ]

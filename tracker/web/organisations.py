@@ -9,7 +9,7 @@ from ..db import db
 from ..forms import ConfirmForm, OrganisationForm
 from ..models import Interaction, Interview, Organisation, Participant
 from ..organisations import delete_organisation, people_at, rename_organisation, summarise
-from . import owned_or_404, page_number
+from . import owned_or_404, page_number, paginate
 
 bp = Blueprint("organisations", __name__, url_prefix="/organisations")
 
@@ -17,13 +17,12 @@ bp = Blueprint("organisations", __name__, url_prefix="/organisations")
 @bp.get("/")
 @login_required
 def index():
-    page = db.paginate(
+    page = paginate(
         db.select(Organisation)
         .filter_by(user_id=current_user.id)
         .order_by(Organisation.name, Organisation.id),
-        page=page_number(request.args.get("page")),
-        per_page=current_app.config["PER_PAGE"],
-        error_out=False,
+        page_number(request.args.get("page")),
+        current_app.config["PER_PAGE"],
     )
     return render_template(
         "organisations/index.html", page=page, summaries=summarise(list(page.items))
