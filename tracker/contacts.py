@@ -2,14 +2,17 @@
 
 from datetime import date
 
-from sqlalchemy import Select, exists, or_
+from sqlalchemy import ColumnElement, Select, and_, exists, or_, union
 
+from . import search as search_index
 from .db import db
 from .models import Contact, Interaction, Interview, Organisation, Participant, Position
 from .organisations import find_or_create_organisation
 
 # Control characters cannot be in a name; PostgreSQL refuses NUL even in a pattern.
 _CONTROL = dict.fromkeys(range(32))
+# A search matching at most this many contacts is sorted whole; more are read in order.
+FEW = 2000
 
 
 def _like(term: str) -> str:
@@ -20,26 +23,78 @@ def _like(term: str) -> str:
 
 def contacts_query(user_id: int, search: str = "") -> Select:
     """The user's contacts by name, optionally matching name, job title or organisation."""
-    query = db.select(Contact).where(Contact.user_id == user_id)
     term = search.translate(_CONTROL).strip()
-    if term:
-        pattern = _like(term)
-        at_matching_place = exists().where(
-            Position.contact_id == Contact.id,
-            or_(
-                Position.title.ilike(pattern, escape="\\"),
-                Position.organisation_id.in_(
-                    db.select(Organisation.id).where(
+    condition = _matching(user_id, term) if term else Contact.user_id == user_id
+    return (
+        db.select(Contact)
+        .where(condition)
+        .order_by(Contact.name, Contact.id)
+        .options(db.selectinload(Contact.positions).joinedload(Position.organisation))
+    )
+
+
+def _matching(user_id: int, term: str) -> ColumnElement[bool]:
+    """The user's contacts with `term` in their name, a job title or an organisation's name.
+
+    Three characters or more: through the trigram index (tracker.search), so the cost
+    follows the number of matches, not of contacts. Shorter: a scan of the user's contacts.
+    """
+    pattern = _like(term)
+    dialect = db.session.get_bind().dialect.name
+    if len(term) >= search_index.MIN_LENGTH and dialect == "sqlite":
+        return _sqlite_matching(user_id, term, pattern)
+    if len(term) >= search_index.MIN_LENGTH and dialect == "postgresql":
+        # Each part is a trigram index scan; PostgreSQL sorts the matches by name.
+        return and_(
+            Contact.user_id == user_id,
+            Contact.id.in_(
+                union(
+                    db.select(Contact.id).where(
+                        Contact.user_id == user_id, Contact.name.ilike(pattern, escape="\\")
+                    ),
+                    db.select(Position.contact_id).where(
+                        Position.title.ilike(pattern, escape="\\")
+                    ),
+                    db.select(Position.contact_id)
+                    .join(Organisation, Organisation.id == Position.organisation_id)
+                    .where(
                         Organisation.user_id == user_id,
                         Organisation.name.ilike(pattern, escape="\\"),
-                    )
-                ),
+                    ),
+                )
             ),
         )
-        query = query.where(or_(Contact.name.ilike(pattern, escape="\\"), at_matching_place))
-    return query.order_by(Contact.name, Contact.id).options(
-        db.selectinload(Contact.positions).joinedload(Position.organisation)
+    at_matching_place = exists().where(
+        Position.contact_id == Contact.id,
+        or_(
+            Position.title.ilike(pattern, escape="\\"),
+            Position.organisation_id.in_(
+                db.select(Organisation.id).where(
+                    Organisation.user_id == user_id,
+                    Organisation.name.ilike(pattern, escape="\\"),
+                )
+            ),
+        ),
     )
+    return and_(
+        Contact.user_id == user_id,
+        or_(Contact.name.ilike(pattern, escape="\\"), at_matching_place),
+    )
+
+
+def _sqlite_matching(user_id: int, term: str, pattern: str) -> ColumnElement[bool]:
+    """SQLite has no statistics to choose between two plans, so we choose, by a cheap count.
+
+    Up to FEW matches: look each up by id, then sort them by name (`user_id + 0` keeps
+    SQLite off the user's name index, which it would otherwise read from end to end).
+    More: read the user's contacts in name order and test each one's search document,
+    so a page is full after a few hundred; either way the work stays in the thousands.
+    """
+    if search_index.sqlite_count(term, up_to=FEW + 1) <= FEW:
+        return and_(
+            (Contact.user_id + 0) == user_id, Contact.id.in_(search_index.sqlite_matches(term))
+        )
+    return and_(Contact.user_id == user_id, search_index.sqlite_document_has(pattern))
 
 
 def record_move(

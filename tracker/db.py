@@ -23,11 +23,27 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
-migrate = Migrate(render_as_batch=True)
+
+
+def modelled(name: str | None, type_: str, parent_names: dict) -> bool:
+    """Whether a schema object is the models' to describe (Alembic's include_name).
+
+    The contact search index is made by DDL (tracker.search), so comparing the models
+    with the database (`flask db check`, autogenerate) leaves it out.
+    """
+    from .search import is_search_object
+
+    return not (type_ in ("table", "index") and is_search_object(name))
+
+
+migrate = Migrate(render_as_batch=True, include_name=modelled)
 
 
 def init_app(app: Flask) -> None:
     """Bind the database and migrations to the app; tune SQLite connections."""
+    from . import search
+
+    search.install(db.metadata)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.config["MIGRATIONS_DIR"]))
     with app.app_context():
