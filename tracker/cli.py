@@ -103,10 +103,16 @@ def create_user_command(email: str, timezone: str, password: str) -> None:
 @click.option("--email", default="demo@example.com", show_default=True)
 @click.option("--password", default="keepwarm-demo", show_default=True)
 @click.option("--timezone", default="Europe/London", show_default=True)
+@click.option(
+    "--contacts",
+    type=click.IntRange(1, 1_000_000),
+    help="Instead of the story, this many generated people, written in bulk (benchmarks).",
+)
 @with_appcontext
-def demo_data_command(email: str, password: str, timezone: str) -> None:
+def demo_data_command(email: str, password: str, timezone: str, contacts: int | None) -> None:
     """Fill an account with realistic organisations, interviews and people (once)."""
     from .demo import fill_demo_account
+    from .demo_bulk import fill_sized_account
 
     if timezone not in zone_choices():
         raise click.BadParameter(f"unknown time zone {timezone!r}", param_hint="--timezone")
@@ -114,7 +120,7 @@ def demo_data_command(email: str, password: str, timezone: str) -> None:
     if user is None:
         user = accounts.create_user(email, password, timezone)
         click.echo(f"Created {email} with password {password!r}.")
-    counts = fill_demo_account(user)
+    counts = fill_sized_account(user, contacts) if contacts else fill_demo_account(user)
     db.session.commit()
     if not counts["interviews"]:
         click.echo(f"{email} already has interviews; nothing was added.")
