@@ -665,9 +665,9 @@ def test_twenty_thousand_rows_import_in_one_go(app, client, user):
     )
     assert counts["organisation"] == 500
     assert "<dt>Contacts added</dt><dd>20,000</dd>" in client.get(preview).get_data(as_text=True)
-    assert elapsed < 20, elapsed
+    assert elapsed < 30, elapsed  # gunicorn's default worker timeout; about 6 s here
     # The same file again: matched by email, nothing added, and still quick.
     started = time.monotonic()
     import_file(client, data, "Connections.csv")
     assert {**row_counts(app), "pending_import": 1} == counts
-    assert time.monotonic() - started < 20
+    assert time.monotonic() - started < 30

@@ -9,9 +9,11 @@ read from the models, so a column added later is backed up without a change here
 
 import dataclasses
 import enum
+import functools
 import json
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime, time
+from typing import NamedTuple
 from zoneinfo import available_timezones
 
 from sqlalchemy import Column, TypeDecorator
@@ -140,14 +142,40 @@ def _setting(name: str, value: object) -> object:
     raise BackupProblem(f"The backup's setting “{name}” has a value Keepwarm cannot use.")
 
 
-def _value(column: Column, value: object) -> object:
+class Field(NamedTuple):
+    """What restoring needs to know about one column, worked out once per table."""
+
+    name: str
+    optional: bool  # may be missing from a record: nullable or with a default
+    nullable: bool
+    target: str | None  # the table a reference points to
+    kind: type
+    length: int
+
+
+@functools.cache
+def _fields(model: type) -> tuple[Field, ...]:
+    """The restorable columns of `model` (all but user_id), read from the model."""
+    fields = []
+    for column in _columns(model):
+        kind = column.type
+        kind = kind.impl_instance if isinstance(kind, TypeDecorator) else kind
+        target = next((fk.column.table.name for fk in column.foreign_keys), None)
+        length = getattr(kind, "length", None) or 10**9
+        optional = column.nullable or column.default is not None
+        fields.append(
+            Field(column.name, optional, column.nullable, target, kind.python_type, length)
+        )
+    return tuple(fields)
+
+
+def _value(field: Field, value: object) -> object:
     """A JSON value as the column's Python type; ValueError if it is not one."""
+    kind = field.kind
     if value is None:
-        if column.nullable:
+        if field.nullable:
             return None
         raise ValueError("missing")
-    kind = column.type
-    kind = (kind.impl_instance if isinstance(kind, TypeDecorator) else kind).python_type
     if issubclass(kind, enum.Enum):
         return kind(value)
     if kind in (datetime, date, time) and not isinstance(value, str):
@@ -163,38 +191,36 @@ def _value(column: Column, value: object) -> object:
         return value
     if kind is int and type(value) is int and abs(value) < 2**31:
         return value
-    length = getattr(column.type, "length", None) or 10**9
-    if kind is str and isinstance(value, str) and "\x00" not in value and len(value) <= length:
+    text = kind is str and isinstance(value, str)
+    if text and len(value) <= field.length and "\x00" not in value:  # PostgreSQL refuses NUL
         return value
     raise ValueError("wrong type or too long")
 
 
 def _row(model: type, record: object, ids: dict, user_id: int) -> tuple[int, dict]:
     """One backup record as a row for `model`, its references mapped to the new ids."""
-    table = model.__tablename__
-    columns = {column.name: column for column in _columns(model)}
+    table, fields = model.__tablename__, _fields(model)
     if not isinstance(record, dict) or not isinstance(record.get("id"), int):
         raise BackupProblem(f"A record in “{table}” has no id.")
-    unknown = record.keys() - columns.keys()
+    unknown = record.keys() - {field.name for field in fields}
     if unknown:
-        fields = ", ".join(sorted(unknown))
-        raise BackupProblem(f"“{table}” record {record['id']} has unknown fields: {fields}.")
+        names = ", ".join(sorted(unknown))
+        raise BackupProblem(f"“{table}” record {record['id']} has unknown fields: {names}.")
     row: dict = {"user_id": user_id} if "user_id" in model.__table__.columns else {}
-    for name, column in columns.items():
-        if name == "id" or (name not in record and (column.nullable or column.default)):
+    for field in fields:
+        if field.name == "id" or (field.optional and field.name not in record):
             continue
-        value = record.get(name)
-        target = next((fk.column.table.name for fk in column.foreign_keys), None)
+        value = record.get(field.name)
         try:
-            if target and value is not None:
-                if not isinstance(value, int) or value not in ids.get(target, {}):
+            if field.target and value is not None:
+                if not isinstance(value, int) or value not in ids.get(field.target, {}):
                     raise ValueError("refers to a record that is not in the backup")
-                row[name] = ids[target][value]
+                row[field.name] = ids[field.target][value]
             else:
-                row[name] = _value(column, value)
+                row[field.name] = _value(field, value)
         except ValueError as error:
             raise BackupProblem(
-                f"“{table}” record {record['id']}: “{name}” is not valid ({error})."
+                f"“{table}” record {record['id']}: “{field.name}” is not valid ({error})."
             ) from None
     return record["id"], row
 

@@ -127,6 +127,7 @@ def known_contacts(user_id: int) -> Known:
 
 @dataclass(frozen=True)
 class Preview:
+    table: Table
     decisions: list[Decision]
     names: dict[int, str]  # the matched contacts' names
     problem: str | None = None
@@ -140,7 +141,7 @@ def preview(pending: PendingImport) -> Preview:
     table, mapping = table_of(pending), mapping_of(pending)
     problem = mapping_problem(mapping)
     if problem:
-        return Preview([], {}, problem)
+        return Preview(table, [], {}, problem)
     known = known_contacts(pending.user_id)
     decisions = plan(candidates(table, mapping), known, table.noun)
-    return Preview(decisions, known.names)
+    return Preview(table, decisions, known.names)

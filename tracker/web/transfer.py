@@ -117,7 +117,7 @@ def _preview_page(pending: PendingImport, error: str | None = None, status: int 
     rows = [d for d in found.decisions if shown == "all" or d.action == shown]
     pages = max(1, -(-len(rows) // PER_PAGE))
     page = min(page_number(request.args.get("page")), pages)
-    table = pending_imports.table_of(pending)
+    table = found.table
     return render_template(
         "transfer/preview.html",
         pending=pending,
