@@ -5,6 +5,7 @@ import csv
 import io
 import tracemalloc
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 import vobject
@@ -13,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from icalendar import Calendar
 from sqlalchemy import event, insert
-from transfer_helpers import AWKWARD, build_network, contacts_of, import_file
+from transfer_helpers import AWKWARD, build_network, contacts_of, import_file, upload
 
 from tracker import exports
 from tracker.calendar import uid_for
@@ -22,6 +23,7 @@ from tracker.exports import FORMULA_STARTS, csv_safe, csv_unescape
 from tracker.imports import FORMULA, candidates, guess_mapping, read
 from tracker.models import Contact, FollowUp, Organisation, Position
 
+SAMPLE = Path(__file__).parent / "data" / "linkedin_connections.csv"
 both_databases = pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
 DOWNLOADS = {
     "/export/contacts.csv": ("text/csv", ".csv"),
@@ -310,3 +312,44 @@ def test_memory_while_exporting_does_not_grow_with_the_address_book(app, client,
         (small_size, small_peak), (large_size, large_peak) = small[url], large[url]
         assert large_size > 3.5 * small_size, url
         assert large_peak < 1.5 * small_peak + 256 * 1024, (url, small_peak, large_peak)
+
+
+# --- Query plans -----------------------------------------------------------------------------
+
+
+def recording(app, statements: list):
+    """A listener that keeps the SELECT statements run, with their parameters."""
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append((statement, parameters))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    return lambda: event.remove(engine, "before_cursor_execute", record)
+
+
+@both_databases
+def test_exports_and_imports_read_through_indexes(app, make_user, login):
+    """No statement of an export, an import preview or an import reads a whole table
+    (the rule and the check of tests/test_scale_plans.py)."""
+    from scale_data import NOW, fill
+    from test_scale_plans import full_reads
+
+    app.config["NOW"] = NOW
+    user = make_user()
+    fill(app, user, 30)
+    client = login(user, as_client=app.test_client())
+    preview = upload(client, SAMPLE.read_bytes()).headers["Location"]
+    requests = [(client.get, url, {}) for url in (*DOWNLOADS, preview)]
+    requests.append((client.post, f"{preview}/confirm", {"data": {"on_match": "merge"}}))
+    for send, url, options in requests:
+        statements = []
+        stop = recording(app, statements)
+        try:
+            assert send(url, **options).get_data(), url
+        finally:
+            stop()
+        assert len(statements) > 3, url
+        assert full_reads(app, statements) == [], url
