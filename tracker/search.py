@@ -36,7 +36,7 @@ DOCUMENTS = (
     "WHERE p.contact_id = c.id), '') FROM contact AS c WHERE c.id IN (IDS)"
 )
 REFRESH = (
-    "DELETE FROM contact_search WHERE rowid IN (IDS); "  # noqa: S608 - constants only
+    "DELETE FROM contact_search WHERE rowid IN (IDS); "  # noqa: S608  # nosec B608 - constants only
     "INSERT INTO contact_search (rowid, document) " + DOCUMENTS + ";"
 )
 OF_PLACE = "SELECT contact_id FROM position WHERE organisation_id = new.id"
