@@ -4,6 +4,7 @@ No database transaction is open while a message is on the wire, so a slow mail s
 never holds SQLite's write lock, and a sender killed mid-send leaves only a lease behind.
 """
 
+import contextlib
 import logging
 import threading
 import time
@@ -119,12 +120,15 @@ def dispatch(
     transport = transport or from_config(current_app.config, current_app.instance_path)
     report = DispatchReport()
     handled = 0
-    while not (stop is not None and stop.is_set()) and (limit is None or handled < limit):
-        moment = now or utcnow()
-        claimed = outbox.claim(moment)
-        if not claimed:
-            db.session.commit()
-            break
-        report.add(send_one(claimed[0], transport, moment))
-        handled += 1
+    # One SMTP connection for the whole pass, when the transport can keep one.
+    keep = getattr(transport, "kept_open", contextlib.nullcontext)
+    with keep():
+        while not (stop is not None and stop.is_set()) and (limit is None or handled < limit):
+            moment = now or utcnow()
+            claimed = outbox.claim(moment)
+            if not claimed:
+                db.session.commit()
+                break
+            report.add(send_one(claimed[0], transport, moment))
+            handled += 1
     return report

@@ -4,10 +4,12 @@ Every failure is raised as DeliveryError, which says whether trying again later 
 a 4xx reply or a broken connection is temporary, a 5xx reply is permanent.
 """
 
+import contextlib
 import functools
 import os
 import smtplib
 import ssl
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parseaddr
@@ -61,7 +63,8 @@ def classify(error: Exception) -> DeliveryError:
 
 
 class SMTPTransport:
-    """One connection per message, TLS verified against the system's certificates."""
+    """TLS verified against the system's certificates; one connection per message, or one
+    for many inside `with transport.kept_open():` (a dispatch pass)."""
 
     def __init__(
         self,
@@ -76,6 +79,8 @@ class SMTPTransport:
             raise ValueError(f"SMTP_SECURITY must be one of {SECURITY_MODES}, not {security!r}")
         self.host, self.port, self.security = host, port, security
         self.username, self.password, self.timeout = username, password, timeout
+        self._keep = False
+        self._open: smtplib.SMTP | None = None
 
     @functools.cached_property
     def _tls(self) -> ssl.SSLContext:
@@ -86,25 +91,57 @@ class SMTPTransport:
 
     def _connect(self) -> smtplib.SMTP:
         if self.security == "none":
-            return smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-        context = self._tls
-        if self.security == "ssl":
-            return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
-        connection = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-        if self.security == "starttls":
-            connection.starttls(context=context)
+            connection = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        elif self.security == "ssl":
+            connection = smtplib.SMTP_SSL(
+                self.host, self.port, timeout=self.timeout, context=self._tls
+            )
+        else:
+            connection = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            connection.starttls(context=self._tls)
+        if self.username:
+            connection.login(self.username, self.password)
         return connection
+
+    def _connection(self) -> smtplib.SMTP:
+        """The kept connection if the server still answers on it (NOOP), else a new one."""
+        if self._open is not None:
+            try:
+                if self._open.noop()[0] == 250:
+                    return self._open
+            except (smtplib.SMTPException, OSError):
+                pass  # closed while idle: the server's timeout, or a restart
+            self._drop()
+        connection = self._connect()
+        if self._keep:
+            self._open = connection
+        return connection
+
+    def _drop(self) -> None:
+        if self._open is not None:
+            _close(self._open)
+            self._open = None
+
+    @contextlib.contextmanager
+    def kept_open(self) -> Iterator["SMTPTransport"]:
+        """Send many messages over one connection (QUIT at the end, or after an error)."""
+        self._keep = True
+        try:
+            yield self
+        finally:
+            self._keep = False
+            self._drop()
 
     def send(self, raw: bytes, envelope: Envelope) -> None:
         try:
-            connection = self._connect()
+            connection = self._connection()
             try:
-                if self.username:
-                    connection.login(self.username, self.password)
                 connection.sendmail(envelope.sender, [envelope.recipient], raw)
             finally:
-                _close(connection)
+                if connection is not self._open:
+                    _close(connection)
         except Exception as error:  # noqa: BLE001 - every failure is classified, none escapes
+            self._drop()  # after a failure the connection's state is unknown: start afresh
             raise classify(error) from error
 
 

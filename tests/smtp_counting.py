@@ -25,7 +25,14 @@ class CountingHandler:
         self.release = threading.Event()
         self.accepted: list[tuple[str, str]] = []  # (Message-ID, To)
         self.arrived = 0
+        self.connections = 0
         self._lock = threading.Lock()
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses) -> list[str]:
+        with self._lock:
+            self.connections += 1
+        session.host_name = hostname
+        return responses
 
     async def handle_DATA(self, server, session, envelope) -> str:
         with self._lock:
