@@ -1,5 +1,9 @@
 """The SQLAlchemy object, its naming convention, and SQLite set up for real use."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from flask import Flask, has_request_context, request
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -73,7 +77,24 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection) -> None:
-        if has_request_context() and request.method in READ_ONLY_METHODS:
+        if _reading.get() or (has_request_context() and request.method in READ_ONLY_METHODS):
             connection.exec_driver_sql("BEGIN")
         else:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+_reading: ContextVar[bool] = ContextVar("keepwarm_reading", default=False)
+
+
+@contextmanager
+def reading() -> Iterator[None]:
+    """A transaction begun in this block only reads: on SQLite it begins deferred, so slow
+    work done with what it read (composing an email) holds no one's writes back.
+
+    The caller ends it (commit) before writing, which then begins IMMEDIATE as usual.
+    """
+    token = _reading.set(True)
+    try:
+        yield
+    finally:
+        _reading.reset(token)

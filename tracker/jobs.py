@@ -7,6 +7,7 @@ context. The database decides what is due, so a run after downtime simply catche
 import logging
 import threading
 from datetime import date, datetime
+from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, func, select
@@ -14,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from . import followups
 from .clock import utcnow
-from .db import db
+from .db import db, reading
 from .mail import compose, outbox
 from .mail.sender import DispatchReport, dispatch
 from .models import FollowUp, FollowUpStatus, JobRun, Outbox, User
@@ -26,16 +27,27 @@ def digest_key(user_id: int, local_date: date) -> str:
     return f"digest:{user_id}:{local_date.isoformat()}"
 
 
-def enqueue_digest(user: User, today: date, now: datetime) -> bool:
-    """Queue the user's digest for their local `today`, if anything is due or overdue.
+def compose_digest(user: User, today: date, now: datetime) -> EmailMessage | None:
+    """The user's digest for their local `today`, or None when nothing is due or overdue.
 
-    Everything overdue is in it, so after downtime one digest catches up; an older
-    digest still waiting is expired because this one carries its items.
+    Everything overdue is in it, so after downtime one digest catches up.
     """
     due = followups.due_for_digest(user, today)
     if not due:
+        return None
+    return compose.digest(user, followups.describe(due, today), today, now)
+
+
+def enqueue_digest(
+    user: User, today: date, now: datetime, message: EmailMessage | None = None
+) -> bool:
+    """Queue the user's digest (`message`, or composed now) unless nothing is due.
+
+    An older digest still waiting is expired, because this one carries its items.
+    """
+    message = message or compose_digest(user, today, now)
+    if message is None:
         return False
-    message = compose.digest(user, followups.describe(due, today), today, now)
     queued = outbox.enqueue(user, digest_key(user.id, today), "digest", message, today, now)
     if queued:
         outbox.expire_past_digests(now, user_id=user.id)
@@ -62,20 +74,27 @@ def plan_digests(now: datetime | None = None) -> int:
         FollowUp.status == FollowUpStatus.OPEN,
         FollowUp.due_on <= horizon,
     )
-    candidates = db.session.execute(
-        select(User.id, User.timezone, User.digest_hour, latest.c.last)
-        .outerjoin(latest, latest.c.user_id == User.id)
-        .where(User.digest_enabled.is_(True), has_due)
-        .order_by(User.id)
-    ).all()
+    with reading():
+        candidates = db.session.execute(
+            select(User.id, User.timezone, User.digest_hour, latest.c.last)
+            .outerjoin(latest, latest.c.user_id == User.id)
+            .where(User.digest_enabled.is_(True), has_due)
+            .order_by(User.id)
+        ).all()
     db.session.commit()
     queued = 0
     for user_id, zone, hour, last in candidates:
         local = now.astimezone(ZoneInfo(zone))
         if local.hour < hour or (last is not None and last >= local.date()):
             continue
-        user = db.session.get(User, user_id)
-        if user is not None and user.digest_enabled and enqueue_digest(user, local.date(), now):
+        # Composing takes a while: it reads in a transaction of its own, which on SQLite
+        # holds no write lock, and the write that stores the digest is kept short.
+        with reading():
+            user = db.session.get(User, user_id)
+            wanted = user is not None and user.digest_enabled
+            message = compose_digest(user, local.date(), now) if wanted else None
+        db.session.commit()
+        if message is not None and enqueue_digest(user, local.date(), now, message):
             queued += 1
         db.session.commit()
     return queued
