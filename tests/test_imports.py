@@ -1,6 +1,7 @@
 """Imports: reading files (LinkedIn, any CSV, vCards), the row checks, the duplicate rules,
 the preview and confirmation, bad files, and one user's import out of another's reach."""
 
+import logging
 import time
 from datetime import date, timedelta
 from pathlib import Path
@@ -617,6 +618,19 @@ def test_another_users_import_is_a_404_everywhere(app, client, user, make_user, 
     assert other.get("/import/" + "x" * 200).status_code == 404
     assert row_counts(app) == before
     assert pending_of(app, user.id)[0].status == "pending"
+
+
+def test_an_import_id_never_reaches_the_log(app, client, user, caplog):
+    preview = upload(client, SAMPLE.read_bytes()).headers["Location"]
+    token = preview.rsplit("/", 1)[1]
+    caplog.set_level(logging.INFO)
+    anonymous = app.test_client()
+    assert anonymous.get(preview).status_code == 302  # to the login page
+    assert anonymous.post(f"{preview}/confirm", csrf=False).status_code == 400
+    messages = [record.getMessage() for record in caplog.records]
+    assert "access denied (login required): GET /import/[token] by anonymous" in messages[0]
+    assert "POST /import/[token]/confirm" in messages[-1]
+    assert not any(token in message for message in messages)
 
 
 def test_matching_only_looks_at_your_own_contacts(app, client, user, make_user, make_interview):

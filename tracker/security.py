@@ -141,9 +141,12 @@ def add_security_headers(response: Response) -> Response:
     return response
 
 
-# Logging. Paths that carry a secret (feed, reset and email links) are masked wherever a
-# log record holds one: an access log writes the full path, and the Referer too.
-TOKEN_IN_PATH = re.compile(r"(/(?:feed|reset|email/action|email/unsubscribe)/)[^/\s?#\"']+")
+# Logging. Paths that carry a secret (feed, reset and email links, and the random id of
+# an uploaded import) are masked wherever a log record holds one: an access log writes
+# the full path, and the Referer too.
+TOKEN_IN_PATH = re.compile(
+    r"(/(?:feed|reset|email/action|email/unsubscribe|import)/)(?!restore\b)[^/\s?#\"']+"
+)
 # str.splitlines() breaks lines at all of these; a log viewer may too.
 LINE_BREAKS = str.maketrans(
     {c: f"\\x{ord(c):02x}" for c in "\v\f\x1c\x1d\x1e\x85"}
