@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app app
 TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 export TEST_DATABASE_URL
 
-.PHONY: run test lint format migrate serve bench screenshots clean
+.PHONY: run test lint format migrate serve bench bench-tools screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,8 +51,22 @@ test: lint
 	TEST_BACKEND=postgresql $(BIN)/python -m pytest -q
 
 # Every benchmark in bench/, one after another (figures recorded in bench/RESULTS.md).
-bench: $(VENV)/.installed-dev
+# The scale benchmarks also measure PostgreSQL in BENCH_POSTGRES_URL, a database they
+# empty first (created here when missing); bench/load.py drives the load with Debian's
+# wrk and hey, installed here when missing.
+BENCH_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/keepwarm_bench
+export BENCH_POSTGRES_URL
+
+bench: $(VENV)/.installed-dev bench-tools
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+bench-tools:
+	@command -v wrk >/dev/null && command -v hey >/dev/null || \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk hey >/dev/null || \
+		{ echo "make bench needs wrk and hey: apt-get install -y wrk hey" >&2; exit 1; }
+	@if [ "$(BENCH_POSTGRES_URL)" = "postgresql+psycopg://postgres@127.0.0.1:5432/keepwarm_bench" ]; then \
+		psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'keepwarm_bench'" | grep -q 1 || \
+		createdb -h 127.0.0.1 -U postgres keepwarm_bench; fi
 
 screenshots: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q tests/browser/test_screenshots.py --screenshots docs

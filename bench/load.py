@@ -1,0 +1,202 @@
+"""Load: the contacts list under gunicorn with 5 workers, driven by wrk and hey on loopback.
+
+    .venv/bin/python bench/load.py [SECONDS] [CONTACTS]
+
+For each database (a temporary SQLite file; also PostgreSQL when BENCH_POSTGRES_URL
+names a database it may empty): an account of 100,000 contacts, Keepwarm served as
+`make serve` serves it (tracker/gunicorn_conf.py, 5 workers, plus one `worker`
+process), and, in the same run, a reference page (bench/lib/reference_app.py: bare
+Flask, Flask-SQLAlchemy and Jinja listing the same 50 contacts, no auth) under the same
+gunicorn settings. Each is measured, logged in where it needs it, for SECONDS (10) per
+figure:
+
+- the most requests per second (wrk, 2 threads, 10 connections), and errors;
+- the 95th percentile at a fixed 50 and 100 requests per second (hey -q);
+- the memory of the web server and the worker (PSS, shared pages counted once).
+
+Targets: ≥ 150 requests/s with no error, p95 ≤ 100 ms at 50/s and ≤ 250 ms at 100/s,
+≤ 512 MiB, and Keepwarm's throughput ≥ 0.5 of the reference page's.
+"""
+
+import http.cookiejar
+import re
+import shutil
+import subprocess
+import sys
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "lib"))
+
+from common import (  # noqa: E402
+    BIN,
+    PASSWORD,
+    Server,
+    backends,
+    environment,
+    free_port,
+    gunicorn,
+    load_average,
+    machine,
+    memory_mib,
+    process_tree,
+    scratch,
+    sized_database,
+    table,
+    wait_for_http,
+)
+
+EMAIL = "big@example.com"
+CONTACTS = 100_000
+WORKERS = 5
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def tools() -> None:
+    missing = [tool for tool in ("wrk", "hey") if not shutil.which(tool)]
+    if missing:
+        sys.exit(
+            f"bench/load.py needs {' and '.join(missing)} (Debian packages): "
+            f"apt-get install -y {' '.join(missing)}"
+        )
+
+
+def session_cookie(base: str) -> str:
+    """Log in over HTTP like a browser; the session cookie as a Cookie header value."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(base + "/login", timeout=30).read().decode()
+    token = CSRF.search(page).group(1)
+    form = {"email": EMAIL, "password": PASSWORD, "csrf_token": token}
+    opener.open(base + "/login", urllib.parse.urlencode(form).encode(), timeout=30)
+    cookies = "; ".join(f"{c.name}={c.value}" for c in jar)
+    check = urllib.request.Request(base + "/contacts/", headers={"Cookie": cookies})  # noqa: S310
+    with urllib.request.urlopen(check, timeout=30) as response:  # noqa: S310 - loopback
+        if "/login" in response.url:
+            sys.exit("could not log in")
+    return cookies
+
+
+def run(command: list[str]) -> str:
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)  # noqa: S603
+    if done.returncode != 0:
+        sys.exit(f"{command[0]} failed: {done.stderr}")
+    return done.stdout
+
+
+def wrk(url: str, cookie: str, seconds: int) -> tuple[float, int]:
+    """Requests per second at full speed, and errors (non-2xx/3xx, socket errors)."""
+    header = ["-H", f"Cookie: {cookie}"] if cookie else []
+    out = run(["wrk", "-t2", "-c10", f"-d{seconds}s", *header, url])
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return rate, errors + (int(non_2xx.group(1)) if non_2xx else 0)
+
+
+def hey(url: str, cookie: str, seconds: int, rate: int) -> tuple[float, int]:
+    """p95 in ms at a fixed rate (hey -q is per connection), and non-200 answers."""
+    connections = rate // 10
+    header = ["-H", f"Cookie: {cookie}"] if cookie else []
+    out = run(["hey", "-z", f"{seconds}s", "-c", str(connections), "-q", "10", *header, url])
+    p95 = float(re.search(r"95% in ([\d.]+) secs", out).group(1)) * 1000
+    answers = {int(code): int(n) for code, n in re.findall(r"\[(\d+)\]\s+(\d+) responses", out)}
+    return p95, sum(n for code, n in answers.items() if code != 200)
+
+
+def measure_one(label: str, url: str, cookie: str, seconds: int, pids: list[int]) -> dict:
+    run(["hey", "-n", "300", "-c", "5", *(["-H", f"Cookie: {cookie}"] if cookie else []), url])
+    rate, errors = wrk(url, cookie, seconds)
+    p95_50, bad_50 = hey(url, cookie, seconds, 50)
+    p95_100, bad_100 = hey(url, cookie, seconds, 100)
+    memory = memory_mib([pid for parent in pids for pid in process_tree(parent)])
+    print(f"   {label}: {rate:.0f}/s, p95 {p95_50:.0f} / {p95_100:.0f} ms", flush=True)
+    return {
+        "rate": rate,
+        "errors": errors + bad_50 + bad_100,
+        "p95_50": p95_50,
+        "p95_100": p95_100,
+        "memory": memory,
+    }
+
+
+def measure(name: str, url: str, folder: Path, seconds: int, contacts: int) -> str:
+    print(f"-- {name}: an account of {contacts:,} contacts …", flush=True)
+    sized_database(url, folder / name, {EMAIL: contacts})
+    port = free_port()
+    env = environment(url, folder / name, PORT=str(port))
+    web = gunicorn(env, folder / f"{name}-web.log", workers=WORKERS)
+    worker = Server([str(BIN / "flask"), "--app", "app", "worker"], env, folder / f"{name}-w.log")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(base + "/login")
+        ours = measure_one(
+            "Keepwarm",
+            base + "/contacts/",
+            session_cookie(base),
+            seconds,
+            [web.process.pid, worker.process.pid],
+        )
+    finally:
+        web.stop()
+        worker.stop()
+    port = free_port()
+    reference_env = {
+        **environment(url, folder / name, PORT=str(port)),
+        "PYTHONPATH": str(Path(__file__).parent / "lib"),
+    }
+    reference = gunicorn(reference_env, folder / f"{name}-ref.log", "reference_app:app", WORKERS)
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/")
+        theirs = measure_one(
+            "reference", f"http://127.0.0.1:{port}/", "", seconds, [reference.process.pid]
+        )
+    finally:
+        reference.stop()
+    rows = [
+        [
+            "Keepwarm /contacts/ (logged in, 50 rows)",
+            ours["rate"],
+            ours["errors"],
+            ours["p95_50"],
+            ours["p95_100"],
+            ours["memory"],
+            ours["rate"] / theirs["rate"],
+        ],
+        [
+            "reference page (Flask + SQLAlchemy + Jinja, 50 rows, no auth)",
+            theirs["rate"],
+            theirs["errors"],
+            theirs["p95_50"],
+            theirs["p95_100"],
+            theirs["memory"],
+            1.0,
+        ],
+        ["target", "≥ 150", "0", "≤ 100", "≤ 250", "≤ 512", "≥ 0.5"],
+    ]
+    headers = [
+        "",
+        "requests/s (wrk)",
+        "errors",
+        "p95 ms at 50/s (hey)",
+        "p95 ms at 100/s (hey)",
+        "memory MiB (web + worker)",
+        "× reference",
+    ]
+    return f"### {name}\n\n" + table(headers, rows)
+
+
+def main() -> None:
+    tools()
+    seconds = int(sys.argv[1]) if len(sys.argv) > 1 else 10
+    contacts = int(sys.argv[2]) if len(sys.argv) > 2 else CONTACTS
+    print(f"Machine: {machine()}")
+    with scratch() as folder:
+        for name, url in backends():
+            print(measure(name, url, folder, seconds, contacts), flush=True)
+    print(f"\n{seconds} s per figure; load average at the end: {load_average()}")
+
+
+if __name__ == "__main__":
+    main()
