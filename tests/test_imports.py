@@ -432,6 +432,12 @@ def test_merge_fills_blanks_and_records_a_move_and_skip_touches_nothing(app, cli
         assert [tuple(job) for job in jobs] == [("Acme", today, None), ("Globex", None, today)]
 
 
+def test_a_new_organisation_takes_its_first_spelling_in_the_file(app, client, user):
+    data = b"Name,Company\r\nDana,Acme Robotics\r\nLee,ACME  robotics\r\nSam,acme robotics\r\n"
+    import_file(client, data)
+    assert {row[5] for row in contacts_of(app, user.id)} == {"Acme Robotics"}
+
+
 def test_repeated_rows_in_one_file_make_one_contact(app, client, user):
     data = b"Name,Email,Phone,Company\r\nDana,dana@a.example,,Acme\r\nDana,DANA@a.example,555,\r\n"
     import_file(client, data)

@@ -113,7 +113,9 @@ def run(user: User, pending: PendingImport, merge: bool) -> Result:
 
 def _organisation_ids(user_id: int, names: list[str]) -> dict[str, int]:
     """name_key -> id for every organisation named, creating the ones the user lacks."""
-    wanted = {name_key(name): " ".join(name.split()) for name in names}
+    wanted: dict[str, str] = {}
+    for name in names:  # the first spelling in the file names a new organisation
+        wanted.setdefault(name_key(name), " ".join(name.split()))
     ids: dict[str, int] = {}
     for keys in chunks(list(wanted)):
         ids.update(
