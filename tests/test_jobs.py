@@ -11,7 +11,7 @@ from tracker import jobs
 from tracker.db import db
 from tracker.mail import outbox as box
 from tracker.mail.compose import delivery_check
-from tracker.models import Outbox, OutboxStatus, User
+from tracker.models import Outbox, OutboxStatus, PendingImport, User
 
 
 @pytest.fixture
@@ -78,8 +78,13 @@ def test_housekeeping_expires_past_digests_and_forgets_old_rows(app, make_user):
         for key, status in (("old-sent", "sent"), ("old-failed", "failed")):
             box.enqueue(owner, key, "test", message, now=now - timedelta(days=200))
             db.session.execute(update(Outbox).where(Outbox.key == key).values(status=status))
+        for ident, age in (("stale", timedelta(days=2)), ("fresh", timedelta(hours=1))):
+            db.session.add(
+                PendingImport(id=ident, user_id=user.id, source="csv", created_at=now - age)
+            )
         db.session.commit()
-        assert jobs.housekeeping() == {"expired": 1, "deleted": 1}
+        assert jobs.housekeeping() == {"expired": 1, "deleted": 1, "uploads_forgotten": 1}
+        assert [p.id for p in db.session.execute(db.select(PendingImport)).scalars()] == ["fresh"]
     statuses = {row.key: row.status for row in outbox(app)}
     assert statuses == {
         "digest:a": OutboxStatus.EXPIRED,

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from . import followups
+from . import followups, pending_imports
 from .clock import utcnow
 from .db import db, reading
 from .mail import compose, outbox
@@ -114,9 +114,13 @@ def reap_leases(now: datetime | None = None) -> int:
 
 
 def housekeeping(now: datetime | None = None) -> dict[str, int]:
-    """Expire digests of local days that are over; forget old sent and cancelled rows."""
+    """Expire digests of local days that are over; forget old emails and stale uploads."""
     now = now or utcnow()
-    result = {"expired": outbox.expire_past_digests(now), "deleted": outbox.delete_old(now)}
+    result = {
+        "expired": outbox.expire_past_digests(now),
+        "deleted": outbox.delete_old(now),
+        "uploads_forgotten": pending_imports.forget_old(),
+    }
     db.session.commit()
     return result
 
