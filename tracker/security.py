@@ -215,6 +215,19 @@ def configure_logging(level: int = logging.INFO) -> None:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # its every-tick chatter
 
 
+def _path_for_log() -> str:
+    """The path with every text parameter shown by name (`/import/<token>`): a string in
+    a URL may be a secret, whichever route it was sent to. Numbers stay."""
+    rule, values = request.url_rule, request.view_args or {}
+    if rule is None:
+        return mask_tokens(request.path)
+    shown = {k: v if isinstance(v, int) else f"<{k}>" for k, v in values.items()}
+    return PARAMETER.sub(lambda m: str(shown.get(m.group(1), m.group(0))), rule.rule)
+
+
+PARAMETER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+
+
 def log_denied(reason: str) -> None:
     """Record a refused request: who, what, from where (the time comes from logging)."""
     who = f"user {current_user.id}" if current_user.is_authenticated else "anonymous"
@@ -222,7 +235,7 @@ def log_denied(reason: str) -> None:
         "access denied (%s): %s %s by %s from %s",
         one_line(reason),
         request.method,
-        one_line(request.path),
+        one_line(_path_for_log()),
         who,
         one_line(request.remote_addr or "unknown"),
     )

@@ -18,7 +18,7 @@ from helpers import cheap_password_hashing
 
 from tracker.db import db
 from tracker.models import User
-from tracker.security import LogFormatter, mask_tokens, one_line
+from tracker.security import LogFormatter, log_denied, mask_tokens, one_line
 
 from .walk import PASSWORD
 
@@ -90,15 +90,38 @@ def test_a_missing_row_is_not_logged_as_another_users(make_owner, logs):
     assert logs(ACCESS) == []
 
 
-def test_values_with_line_breaks_stay_on_one_line(client, make_user, logs):
-    make_user("lee@example.com")
+def test_values_with_line_breaks_stay_on_one_line(make_owner, client, logs):
+    """What a request chooses (an email, a path) reaches the log as a stand-in or a route
+    pattern; whatever else slips through is escaped (the tests below)."""
+    owner = make_owner("ann", "Zebra Labs")
     forged = "x@example.com\r\n2026-11-20T09:00:00.000Z INFO keepwarm.auth: login succeeded"
     client.post("/login", data={"email": forged, "password": "a wrong guess"})
     client.get("/reset/abc%0d%0aforged%e2%80%a8line")
-    for message in logs():
+    client.get("/import/abc%0d%0aforged%e2%80%a8line")
+    owner.client.post("/import/abc%0d%0aforged/discard", csrf=False)
+    messages = logs()
+    for message in messages:
         assert message.splitlines() == [message], message
-    assert logs(AUTH)[0] == "login failed for (not an email address) from 127.0.0.1"
-    assert "GET /reset/[token]\\r\\nforged\\u2028line by anonymous" in logs(ACCESS)[0]
+        assert "forged" not in message
+    assert "login failed for (not an email address) from 127.0.0.1" in logs(AUTH)
+    assert [m.split(" by ")[0] for m in logs(ACCESS)] == [
+        "access denied (password reset link unknown, used or expired): GET /reset/[token]",
+        "access denied (login required): GET /import/[token]",
+        "access denied (CSRF: The CSRF token is missing.): POST /import/[token]/discard",
+    ]
+
+
+def test_a_denied_path_shows_numbers_but_never_text_parameters(app, client, logs):
+    """Any text in a URL may be a secret, on any route, today's or a later one's."""
+
+    def probe(word: str, number: int):
+        log_denied("probe")
+        return "", 204
+
+    app.add_url_rule("/probe/<word>/<int:number>", "probe", probe)
+    assert client.get("/probe/s3cret-w0rd/7").status_code == 204
+    [message] = logs(ACCESS)
+    assert message == "access denied (probe): GET /probe/<word>/7 by anonymous from 127.0.0.1"
 
 
 @pytest.mark.parametrize("breaker", ["\n", "\r", "\v", "\f", "\x1c", "\x85", "\u2028", "\u2029"])
