@@ -318,7 +318,8 @@ class FollowUp(db.Model):
     """Something to do for a contact and/or an organisation on a local date."""
 
     __table_args__ = (
-        Index("ix_follow_up_user_due", "user_id", "status", "due_on"),
+        # In the order the agenda lists them: a section is read, not sorted, at any size.
+        Index("ix_follow_up_user_due", "user_id", "status", "due_on", "due_time", "id"),
         Index("ix_follow_up_contact", "contact_id", "status"),
         Index("ix_follow_up_organisation", "organisation_id", "status"),
         Index("ix_follow_up_interview", "interview_id"),
