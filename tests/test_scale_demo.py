@@ -37,13 +37,21 @@ def count(model, *where) -> int:
 def test_a_sized_account_looks_like_what_the_use_cases_make(app, runner):
     result = runner.invoke(args=["demo-data", "--contacts", "2000", "--email", "big@example.com"])
     assert result.exit_code == 0, result.output
-    assert "Added 272 interviews at 40 organisations with 2000 people" in result.output
+    assert "Added 280 interviews at 40 organisations with 2000 people" in result.output
     with app.app_context():
         user = find_user_by_email("big@example.com")
         assert count(Contact, Contact.user_id == user.id) == 2000
         assert count(Organisation, Organisation.user_id == user.id) == 40
         assert count(Position) == 2200  # a job for everyone; one in ten moved
         assert count(Participant) == 800  # two in five met at an interview
+        # … in every organisation alike: its page looks the same at any account size.
+        per_place = db.session.execute(
+            db.select(func.count())
+            .select_from(Participant)
+            .join(Interview, Interview.id == Participant.interview_id)
+            .group_by(Interview.organisation_id)
+        ).scalars()
+        assert set(per_place) == {20}
         assert count(Interaction) > 100
         names = db.session.execute(db.select(func.count(func.distinct(Contact.name)))).scalar()
         assert names > 500  # a varied address book, not "Person 1 … Person N"

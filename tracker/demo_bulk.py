@@ -111,7 +111,8 @@ def fill_sized_account(user: User, contacts: int, seed: int = 7) -> dict[str, in
     )
     works_at = {person: organisations[n % len(organisations)] for n, person in enumerate(people)}
     _bulk(Position, _positions(works_at, organisations, today, rng), ids=False)
-    met = [person for n, person in enumerate(people) if n % 5 < 2]
+    # The k-th person of each organisation is met when k % 5 < 2: two in five everywhere.
+    met = [person for n, person in enumerate(people) if n // len(organisations) % 5 < 2]
     interviews = _interviews(user, met, works_at, today, now, rng)
     return {"organisations": len(organisations), "interviews": interviews, "contacts": contacts}
 
