@@ -57,7 +57,7 @@ class Command:
     def count(self, text: str) -> int:
         return sum(text in line for line in list(self.lines))
 
-    def wait_for(self, text: str, timeout: float = 30, times: int = 1) -> None:
+    def wait_for(self, text: str, timeout: float = 60, times: int = 1) -> None:
         deadline = time.monotonic() + timeout
         while self.count(text) < times:
             assert time.monotonic() < deadline, f"no {text!r} x{times} in:\n{self.output()}"
@@ -65,7 +65,7 @@ class Command:
             with contextlib.suppress(queue.Empty):
                 self._new.get(timeout=0.05)
 
-    def signal_group(self, sig: int, timeout: float = 30) -> int | None:
+    def signal_group(self, sig: int, timeout: float = 60) -> int | None:
         """Send `sig` to every process of the group (Ctrl-C is SIGINT to the group)."""
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, sig)

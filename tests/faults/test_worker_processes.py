@@ -60,7 +60,7 @@ class Process:
     def pid(self) -> int:
         return self.process.pid
 
-    def wait_for(self, text: str, timeout: float = 20) -> None:
+    def wait_for(self, text: str, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while not any(text in line for line in self.lines):
             assert time.monotonic() < deadline, f"no {text!r} in:\n{self.output()}"
@@ -71,7 +71,7 @@ class Process:
     def output(self) -> str:
         return "".join(self.lines)
 
-    def signal(self, sig: int, timeout: float = 20) -> int | None:
+    def signal(self, sig: int, timeout: float = 60) -> int | None:
         self.process.send_signal(sig)
         try:
             return self.process.wait(timeout)
@@ -137,7 +137,7 @@ def users_with_digests(app, make_user, make_interview):
     return make
 
 
-def wait_for_http(port: int, timeout: float = 20) -> None:
+def wait_for_http(port: int, timeout: float = 60) -> None:
     """Until the server answers: Ctrl-C before waitress runs would not be its to handle."""
     deadline = time.monotonic() + timeout
     while True:
