@@ -6,7 +6,7 @@ import icalendar
 from helpers import utc
 from maildata import meet, note, open_follow_ups
 
-from tracker import followups
+from tracker import agenda
 from tracker.calendar import calendar_bytes, uid_for
 from tracker.db import db
 from tracker.models import FollowUp
@@ -14,8 +14,8 @@ from tracker.models import FollowUp
 
 def items(app, user, today):
     with app.app_context():
-        due = followups.due_for_digest(db.session.get(type(user), user.id), today)
-        return followups.describe(due, today)
+        due = agenda.due_for_digest(db.session.get(type(user), user.id), today)
+        return agenda.describe(due, today)
 
 
 def test_one_all_day_event_per_follow_up(app, make_user, make_interview):

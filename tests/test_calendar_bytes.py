@@ -99,7 +99,7 @@ def test_nothing_injects_under_python_dash_o_either():
 import sys
 from datetime import date, datetime, UTC
 from tracker import calendar
-from tracker.followups import Item
+from tracker.agenda import Item
 from tracker.models import FollowUp, FollowUpKind
 texts = {NASTY!r}
 assert False, "assertions are on"

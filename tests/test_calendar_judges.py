@@ -12,7 +12,7 @@ from calendar_checks import byte_checked, libical, strict_ical
 from feed_helpers import add_follow_up, change, feed_path, open_follow_ups, subscribe
 from helpers import utc
 
-from tracker import calendar, followups
+from tracker import agenda, calendar
 from tracker.db import db
 from tracker.mail import compose
 from tracker.models import FollowUp, User
@@ -119,8 +119,8 @@ def test_the_digest_attachment_passes_every_judge_with_method_and_organizer(app,
     with app.test_request_context():
         user = db.session.get(User, busy.id)
         today = date(2026, 11, 24)
-        due = followups.due_for_digest(user, today)
-        message = compose.digest(user, followups.describe(due, today), today, utc(2026, 11, 24))
+        due = agenda.due_for_digest(user, today)
+        message = compose.digest(user, agenda.describe(due, today), today, utc(2026, 11, 24))
         wire = compose.serialise(message).encode()
         expected_uids = {calendar.uid_for(f.id, BASE): f for f in due}
     [attachment] = message_from_bytes(wire, policy=default_policy).iter_attachments()
@@ -139,7 +139,7 @@ def test_the_digest_attachment_passes_every_judge_with_method_and_organizer(app,
 def test_a_scheduling_message_without_an_organizer_is_refused(app, busy):
     with app.app_context():
         follow_up = db.session.execute(db.select(FollowUp).limit(1)).scalar_one()
-        items = followups.describe([follow_up], date(2026, 11, 21))
+        items = agenda.describe([follow_up], date(2026, 11, 21))
         with pytest.raises(ValueError, match="ORGANIZER"):
             calendar.calendar_bytes(items, BASE, method="PUBLISH")
         assert b"ORGANIZER" not in calendar.calendar_bytes(items, BASE)

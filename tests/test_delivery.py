@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from helpers import utc
 
-from tracker import followups
+from tracker import agenda, followups
 from tracker.db import db
 from tracker.mail import dispatch, enqueue_test_email
 from tracker.models import JobRun, Outbox, OutboxStatus, User
@@ -111,7 +111,7 @@ def test_the_next_digest_with_what_is_due(app, client, login, make_user, make_in
 
     with app.app_context():
         owner = db.session.get(User, user.id)
-        for follow_up in followups.due_for_digest(owner, date(2026, 11, 21)):
+        for follow_up in agenda.due_for_digest(owner, date(2026, 11, 21)):
             followups.complete(owner, follow_up)
         db.session.commit()
     assert "No follow-ups due tomorrow, 22 Nov — no digest will be sent." in page_text(client)

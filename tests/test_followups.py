@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import pytest
 from helpers import interview_form, utc
 
-from tracker import followups
+from tracker import agenda
 from tracker.clock import local_today
 from tracker.db import db
 from tracker.models import (
@@ -352,10 +352,10 @@ def test_dst_changes_never_move_a_due_date(
     assert thank_you.due_on == held_on + timedelta(days=1)
     with app.app_context():
         assert local_today(zone) == held_on
-        assert followups.due_count(db.session.get(User, user.id), local_today(zone)) == 0
+        assert agenda.due_count(db.session.get(User, user.id), local_today(zone)) == 0
         app.config["NOW"] = after
         assert local_today(zone) == thank_you.due_on
-        assert followups.due_count(db.session.get(User, user.id), local_today(zone)) == 1
+        assert agenda.due_count(db.session.get(User, user.id), local_today(zone)) == 1
 
 
 def test_changing_the_time_zone_does_not_move_due_dates(

@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Alarm, Calendar, Event, vCalAddress, vDuration, vText, vUri
 
+from .agenda import Item
 from .drafts import KIND_LABELS
-from .followups import Item
 
 PRODID = "-//Keepwarm//Follow-ups//EN"
 CALENDAR_NAME = "Keepwarm follow-ups"

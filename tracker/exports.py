@@ -14,7 +14,7 @@ from datetime import date
 
 from sqlalchemy import Select, func
 
-from . import calendar, followups
+from . import agenda, calendar
 from .bulk import BATCH, batches
 from .db import db
 from .models import (
@@ -212,6 +212,6 @@ def follow_ups_ics(user_id: int, base_url: str, today: date) -> Iterator[bytes]:
             )
             .order_by(FollowUp.id)
         ).scalars()
-        items = followups.describe(list(loaded.unique()), today)
+        items = agenda.describe(list(loaded.unique()), today)
         yield b"".join(calendar.event_for(item, base_url).to_ical() for item in items)
     yield end

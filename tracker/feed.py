@@ -28,7 +28,7 @@ from flask import Flask, current_app
 from sqlalchemy import case, literal
 from sqlalchemy.dialects import postgresql, sqlite
 
-from . import calendar, feed_changes, followups
+from . import agenda, calendar, feed_changes
 from .clock import local_today, utcnow
 from .db import db
 from .models import FollowUp, FollowUpStatus, LoginThrottle, User, UTCDateTime
@@ -162,7 +162,7 @@ def window(today: date) -> tuple[date, date]:
     return today - timedelta(days=DAYS_BACK), today + timedelta(days=DAYS_AHEAD)
 
 
-def feed_items(user_id: int, today: date) -> list[followups.Item]:
+def feed_items(user_id: int, today: date) -> list[agenda.Item]:
     """The user's open follow-ups in the window, in date and time order."""
     first, last = window(today)
     rows = db.session.execute(
@@ -183,7 +183,7 @@ def feed_items(user_id: int, today: date) -> list[followups.Item]:
         rows.unique(),
         key=lambda f: (f.due_on, f.due_time is not None, f.due_time or time(0), f.id),
     )
-    return followups.describe(ordered, today)
+    return agenda.describe(ordered, today)
 
 
 def render(subscriber: Subscriber, base_url: str, today: date) -> Rendered:

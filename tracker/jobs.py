@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from . import followups, pending_imports
+from . import agenda, pending_imports
 from .clock import utcnow
 from .db import db, reading
 from .mail import compose, outbox
@@ -32,10 +32,10 @@ def compose_digest(user: User, today: date, now: datetime) -> EmailMessage | Non
 
     Everything overdue is in it, so after downtime one digest catches up.
     """
-    due = followups.due_for_digest(user, today)
+    due = agenda.due_for_digest(user, today)
     if not due:
         return None
-    return compose.digest(user, followups.describe(due, today), today, now)
+    return compose.digest(user, agenda.describe(due, today), today, now)
 
 
 def enqueue_digest(

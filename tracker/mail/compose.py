@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 from flask import current_app, render_template
 
 from .. import calendar, tokens
+from ..agenda import Item
 from ..dates import overdue_words, short_date
-from ..followups import Item
 from ..models import User
 
 NO_ORGANISATION = "Other follow-ups"

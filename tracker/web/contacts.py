@@ -3,7 +3,7 @@
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from .. import followups
+from .. import agenda, followups
 from ..clock import local_today
 from ..contacts import contacts_query, interactions, meetings, record_move
 from ..db import db
@@ -45,7 +45,7 @@ def _render(
             contact=contact,
             meetings=meetings(contact),
             interactions=interactions(contact),
-            follow_ups=followups.describe(followups.for_contact(contact), today),
+            follow_ups=agenda.describe(agenda.for_contact(contact), today),
             move=move or MoveForm(formdata=None),
             interaction=interaction,
             organisations=organisation_names(current_user.id),
@@ -82,7 +82,7 @@ def log_interaction(contact_id: int):
     )
     db.session.commit()
     message = f"Interaction with {contact.name} logged."
-    upcoming = followups.next_check_in(contact)
+    upcoming = agenda.next_check_in(contact)
     if upcoming is not None:
         message += f" Next check-in planned for {upcoming.due_on.day} {upcoming.due_on:%b %Y}."
     flash(message, "success")

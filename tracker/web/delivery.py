@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user, login_required
 
-from .. import followups
+from .. import agenda
 from ..clock import utcnow
 from ..dates import clock_time, short_date
 from ..db import db
@@ -106,7 +106,7 @@ def next_digest(user: User, now: datetime) -> str:
         )
     ).first()
     day = today + timedelta(days=1) if sent_today else today
-    due = followups.due_count(user, day)
+    due = agenda.due_count(user, day)
     on = _day_words(day, today)
     if not due:
         return f"No follow-ups due {on} — no digest will be sent."

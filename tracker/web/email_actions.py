@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from flask import Blueprint, render_template
 
-from .. import csrf, followups
+from .. import agenda, csrf, followups
 from ..clock import local_today
 from ..dates import short_date
 from ..db import db
@@ -63,7 +63,7 @@ def action(token: str):
     user = db.session.get(User, follow_up.user_id)
     today = local_today(user.timezone)
     until = today + timedelta(days=SNOOZE_DAYS)
-    summary = followups.describe([follow_up], today)[0].summary
+    summary = agenda.describe([follow_up], today)[0].summary
     question, button, outcome = (
         text.format(summary=summary, until=short_date(until, today)) for text in WORDS[claim.action]
     )

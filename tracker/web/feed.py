@@ -20,7 +20,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
-from .. import calendar, feed, followups
+from .. import agenda, calendar, feed
 from ..clock import local_today
 from ..db import db
 from ..forms import ConfirmForm
@@ -84,7 +84,7 @@ def download(follow_up_id: int) -> Response:
     """One follow-up as a one-event .ics file, with the same UID as in the feed."""
     follow_up = owned_or_404(FollowUp, follow_up_id)
     user: User = current_user
-    item = followups.describe([follow_up], local_today(user.timezone))[0]
+    item = agenda.describe([follow_up], local_today(user.timezone))[0]
     body = calendar.calendar_bytes(
         [item],
         current_app.config["BASE_URL"],

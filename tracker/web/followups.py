@@ -14,7 +14,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from .. import followups
+from .. import agenda, followups
 from ..clock import local_today
 from ..db import db
 from ..forms import ConfirmForm, DoneForm, FollowUpForm, SnoozeForm
@@ -32,7 +32,7 @@ def due_badge() -> dict:
         if not current_user.is_authenticated:
             return 0
         zone = current_user.timezone
-        return followups.due_count(current_user, local_today(zone), up_to=BADGE_MOST)
+        return agenda.due_count(current_user, local_today(zone), up_to=BADGE_MOST)
 
     return {"due_now": due_now, "badge_most": BADGE_MOST}
 
@@ -52,11 +52,11 @@ SECTION_HEADINGS = {
 def index():
     """One section of the home page's agenda, whole, a page at a time."""
     section = request.args.get("section", "overdue")
-    if section not in followups.SECTIONS:
+    if section not in agenda.SECTIONS:
         abort(404)
     today = _today()
     page = paginate(
-        followups.open_in_section(current_user, section, today),
+        agenda.open_in_section(current_user, section, today),
         page_number(request.args.get("page")),
         current_app.config["PER_PAGE"],
     )
@@ -65,7 +65,7 @@ def index():
         section=section,
         heading=SECTION_HEADINGS[section],
         page=page,
-        items=followups.describe(page.items, today),
+        items=agenda.describe(page.items, today),
     )
 
 
@@ -79,12 +79,12 @@ def _back(follow_up: FollowUp):
 
 
 def _label(follow_up: FollowUp) -> str:
-    return followups.describe([follow_up], _today())[0].summary
+    return agenda.describe([follow_up], _today())[0].summary
 
 
 def _show(follow_up: FollowUp, done: DoneForm | None = None, snooze: SnoozeForm | None = None):
     """The follow-up's page; with a failed form, shown again with its errors."""
-    item = followups.describe([follow_up], _today())[0]
+    item = agenda.describe([follow_up], _today())[0]
     failed = any(field.errors for form in (done, snooze) if form for field in form)
     page = render_template(
         "followups/show.html",
@@ -115,7 +115,7 @@ def done(follow_up_id: int):
     )
     db.session.commit()
     message = f"Done: {label}."
-    upcoming = followups.next_check_in(follow_up.contact) if follow_up.contact else None
+    upcoming = agenda.next_check_in(follow_up.contact) if follow_up.contact else None
     if upcoming is not None:
         message += f" Next check-in planned for {upcoming.due_on.day} {upcoming.due_on:%b %Y}."
     flash(message, "success")

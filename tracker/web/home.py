@@ -3,7 +3,7 @@
 from flask import Blueprint, render_template
 from flask_login import current_user
 
-from .. import followups
+from .. import agenda
 from ..clock import local_today
 from ..db import db
 from ..models import Interview, Participant
@@ -16,15 +16,15 @@ def index():
     if not current_user.is_authenticated:
         return render_template("home/welcome.html")
     today = local_today(current_user.timezone)
-    agenda = followups.agenda(current_user, today)
+    shown = agenda.agenda(current_user, today)
     sections = [
-        ("overdue", "Overdue", agenda.overdue, ""),
-        ("today", "Due today", agenda.today, "Nothing else due today."),
-        ("week", "This week", agenda.this_week, "Nothing more this week."),
-        ("later", "Later", agenda.later, "Nothing planned further out."),
+        ("overdue", "Overdue", shown.overdue, ""),
+        ("today", "Due today", shown.today, "Nothing else due today."),
+        ("week", "This week", shown.this_week, "Nothing more this week."),
+        ("later", "Later", shown.later, "Nothing planned further out."),
     ]
     sections = [
-        (key, heading, followups.describe(items, today), empty, key in agenda.more)
+        (key, heading, agenda.describe(items, today), empty, key in shown.more)
         for key, heading, items, empty in sections
         if items or key != "overdue"
     ]
@@ -42,4 +42,4 @@ def index():
         .scalars()
         .all()
     )
-    return render_template("home/index.html", agenda=agenda, sections=sections, recent=recent)
+    return render_template("home/index.html", agenda=shown, sections=sections, recent=recent)

@@ -3,7 +3,7 @@
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from .. import followups
+from .. import agenda
 from ..clock import local_today
 from ..db import db
 from ..forms import ConfirmForm, OrganisationForm
@@ -66,8 +66,8 @@ def show(organisation_id: int):
         people=people_at(organisation),
         roles=roles,
         interactions=interactions,
-        follow_ups=followups.describe(
-            followups.for_organisation(organisation.id), local_today(current_user.timezone)
+        follow_ups=agenda.describe(
+            agenda.for_organisation(organisation.id), local_today(current_user.timezone)
         ),
     )
 

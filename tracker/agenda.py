@@ -1,0 +1,237 @@
+"""The read side of follow-ups: the home agenda, due counts, the digest's list, and the
+words, drafts and context every page, email and calendar event shows for a follow-up.
+"""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import Select, and_, func
+
+from . import drafts
+from .dates import short_date
+from .db import db
+from .models import Contact, FollowUp, FollowUpKind, FollowUpStatus, Interaction, Participant, User
+
+OPEN = FollowUpStatus.OPEN
+
+
+# The home page's sections, in order, and how many follow-ups each shows before "Show all".
+SECTIONS = ("overdue", "today", "week", "later")
+HOME_ROWS = 10
+
+
+@dataclass(frozen=True)
+class Agenda:
+    overdue: list[FollowUp]
+    today: list[FollowUp]
+    this_week: list[FollowUp]
+    later: list[FollowUp]
+    # The sections that hold more than they show.
+    more: frozenset[str] = frozenset()
+
+    @property
+    def empty(self) -> bool:
+        return not (self.overdue or self.today or self.this_week or self.later)
+
+
+def open_in_section(user: User, section: str, today: date) -> Select:
+    """The user's open follow-ups in one section of the agenda, soonest first.
+
+    Served by the (user, status, due) index: a range of it per section.
+    """
+    week_end = today + timedelta(days=7)
+    when = {
+        "overdue": FollowUp.due_on < today,
+        "today": FollowUp.due_on == today,
+        "week": and_(FollowUp.due_on > today, FollowUp.due_on <= week_end),
+        "later": FollowUp.due_on > week_end,
+    }[section]
+    return (
+        db.select(FollowUp)
+        .where(FollowUp.user_id == user.id, FollowUp.status == OPEN, when)
+        .options(
+            db.joinedload(FollowUp.contact),
+            db.joinedload(FollowUp.organisation),
+            db.joinedload(FollowUp.interview),
+        )
+        .order_by(FollowUp.due_on, FollowUp.due_time, FollowUp.id)
+    )
+
+
+def agenda(user: User, today: date, rows: int = HOME_ROWS) -> Agenda:
+    """The first `rows` open follow-ups of each section, and which sections have more.
+
+    However much is due, the home page shows the same number of rows: the rest of a
+    section is on its own paginated page.
+    """
+    shown: dict[str, list[FollowUp]] = {}
+    more = set()
+    for section in SECTIONS:
+        query = open_in_section(user, section, today).limit(rows + 1)
+        found = list(db.session.execute(query).scalars().unique())
+        shown[section] = found[:rows]
+        if len(found) > rows:
+            more.add(section)
+    return Agenda(
+        overdue=shown["overdue"],
+        today=shown["today"],
+        this_week=shown["week"],
+        later=shown["later"],
+        more=frozenset(more),
+    )
+
+
+def due_count(user: User, today: date, up_to: int | None = None) -> int:
+    """How many open follow-ups are due today or overdue; with `up_to`, counted no further."""
+    due = (
+        db.select(FollowUp.id)
+        .where(FollowUp.user_id == user.id, FollowUp.status == OPEN, FollowUp.due_on <= today)
+        .limit(up_to)
+        .subquery()
+    )
+    return db.session.execute(db.select(func.count()).select_from(due)).scalar_one()
+
+
+@dataclass(frozen=True)
+class Item:
+    """A follow-up with everything a page, an email or a calendar says about it."""
+
+    follow_up: FollowUp
+    reason: str
+    summary: str
+    mailto: str | None
+    where_met: str
+    last_note: str
+    contact_name: str
+    organisation_name: str
+    # Subject and body of the prefilled email (the calendar shows it), when there is a person.
+    draft: tuple[str, str] | None = None
+
+
+def describe(follow_ups: list[FollowUp], today: date) -> list[Item]:
+    """Words, drafts and context for many follow-ups in two extra queries."""
+    pairs = {(f.interview_id, f.contact_id) for f in follow_ups if f.interview_id and f.contact_id}
+    topics: dict[tuple[int, int], str] = {}
+    if pairs:
+        rows = db.session.execute(
+            db.select(Participant.interview_id, Participant.contact_id, Participant.topics).where(
+                Participant.interview_id.in_({i for i, _ in pairs}),
+                Participant.contact_id.in_({c for _, c in pairs}),
+            )
+        ).all()
+        topics = {(r.interview_id, r.contact_id): r.topics for r in rows}
+    contact_ids = {f.contact_id for f in follow_ups if f.contact_id}
+    last_notes: dict[int, str] = {}
+    if contact_ids:
+        rows = db.session.execute(
+            db.select(Interaction.contact_id, Interaction.note)
+            .where(Interaction.contact_id.in_(contact_ids), Interaction.note != "")
+            .order_by(Interaction.occurred_on, Interaction.id)
+        ).all()
+        last_notes = {r.contact_id: r.note for r in rows}  # the latest wins
+    items = []
+    for f in follow_ups:
+        interview = f.interview
+        organisation = f.organisation.name if f.organisation else ""
+        ctx = drafts.Context(
+            kind=f.kind,
+            title=f.title,
+            contact_name=f.contact.name if f.contact else "",
+            contact_email=f.contact.email if f.contact else "",
+            organisation=organisation,
+            role=interview.role if interview else "",
+            stage=interview.stage.value if interview else "",
+            held_on=interview.held_on if interview else None,
+            topics=topics.get((f.interview_id, f.contact_id), ""),
+        )
+        where_met = ""
+        if interview is not None:
+            stage = drafts.STAGE_WORDS.get(interview.stage.value, "interview")
+            where_met = (
+                f"Met at the {stage} for {interview.role} on {short_date(interview.held_on, today)}"
+            )
+        items.append(
+            Item(
+                follow_up=f,
+                reason=drafts.reason(ctx, today),
+                summary=drafts.summary(ctx),
+                mailto=drafts.mailto(ctx, today) if f.contact else None,
+                where_met=where_met,
+                last_note=last_notes.get(f.contact_id, "") if f.contact_id else "",
+                contact_name=ctx.contact_name,
+                organisation_name=organisation,
+                draft=drafts.draft(ctx, today) if f.contact else None,
+            )
+        )
+    return items
+
+
+def due_for_digest(user: User, today: date) -> list[FollowUp]:
+    """Open follow-ups due today or overdue, oldest first, with what they refer to."""
+    return list(
+        db.session.execute(
+            db.select(FollowUp)
+            .where(FollowUp.user_id == user.id, FollowUp.status == OPEN, FollowUp.due_on <= today)
+            .options(
+                db.joinedload(FollowUp.contact),
+                db.joinedload(FollowUp.organisation),
+                db.joinedload(FollowUp.interview),
+            )
+            .order_by(FollowUp.due_on, FollowUp.id)
+        )
+        .scalars()
+        .unique()
+    )
+
+
+def next_check_in(contact: Contact) -> FollowUp | None:
+    """The person's open check-in, if one is planned."""
+    return db.session.execute(
+        db.select(FollowUp)
+        .filter_by(contact_id=contact.id, status=OPEN, kind=FollowUpKind.CHECK_IN)
+        .order_by(FollowUp.due_on)
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def for_contact(contact: Contact, closed_limit: int = 20) -> list[FollowUp]:
+    """The person's open follow-ups by date, then the latest closed ones."""
+    query = (
+        db.select(FollowUp)
+        .where(FollowUp.contact_id == contact.id)
+        .options(db.joinedload(FollowUp.organisation), db.joinedload(FollowUp.interview))
+    )
+    open_ones = (
+        db.session.execute(
+            query.where(FollowUp.status == OPEN).order_by(FollowUp.due_on, FollowUp.id)
+        )
+        .scalars()
+        .all()
+    )
+    closed = (
+        db.session.execute(
+            query.where(FollowUp.status != OPEN)
+            .order_by(FollowUp.completed_at.desc(), FollowUp.id.desc())
+            .limit(closed_limit)
+        )
+        .scalars()
+        .all()
+    )
+    return [*open_ones, *closed]
+
+
+def for_organisation(organisation_id: int, limit: int = 50) -> list[FollowUp]:
+    """Open follow-ups for the organisation or anyone met there, soonest first."""
+    return list(
+        db.session.execute(
+            db.select(FollowUp)
+            .where(FollowUp.organisation_id == organisation_id, FollowUp.status == OPEN)
+            .options(
+                db.joinedload(FollowUp.contact),
+                db.joinedload(FollowUp.organisation),
+                db.joinedload(FollowUp.interview),
+            )
+            .order_by(FollowUp.due_on, FollowUp.id)
+            .limit(limit)
+        ).scalars()
+    )
