@@ -11,9 +11,9 @@ import pyotp
 import pytest
 from helpers import cheap_password_hashing, field_error, row_counts
 
-from tracker import reset
+from tracker import jobs, reset
 from tracker.db import db
-from tracker.models import LoginThrottle, Outbox, PasswordReset, User
+from tracker.models import LoginThrottle, Outbox, OutboxStatus, PasswordReset, User
 
 PASSWORD = "correct horse battery staple"  # the make_user default in tests/conftest.py
 NEW_PASSWORD = "a brand new passphrase"
@@ -145,6 +145,41 @@ def test_requests_from_one_address_are_limited(app, lee):
     assert reset_emails(app) == []
     with app.app_context():
         assert db.session.get(LoginThrottle, "reset-address:198.51.100.7").failures == 20
+
+
+def database_text(app) -> str:
+    """Every value of every table, as a dump would hold it (quoted-printable lines joined)."""
+    with app.app_context():
+        values = [
+            str(value)
+            for table in db.metadata.sorted_tables
+            for row in db.session.execute(table.select())
+            for value in row
+        ]
+    return "\n".join(values).replace("=\r\n", "")
+
+
+@pytest.mark.parametrize(("answer", "status"), [("ok", "sent"), ("5xx", "failed")])
+def test_once_sent_or_given_up_the_outbox_keeps_no_link(
+    app, client, lee, smtp_server, answer, status
+):
+    app.config.update(smtp_server.config())
+    link = emailed_link(app, client)
+    token = path_of(link).rsplit("/", 1)[1]
+    assert token in database_text(app)  # queued: the sender still needs it
+    smtp_server.mode = answer
+    with app.app_context():
+        jobs.dispatch_outbox()
+    [attempt] = smtp_server.attempted()
+    assert link in attempt.get_content()  # what went out held the link
+    [row] = reset_emails(app)
+    assert row.status is OutboxStatus(status)
+    assert token not in database_text(app)
+    kept = message_from_string(row.message, policy=default_policy)
+    assert "only the headers are kept" in kept.get_content()
+    for header in ("From", "To", "Subject", "Message-ID", "Date"):
+        assert kept[header] == attempt[header]
+    assert choose(client, link).status_code == 302  # the emailed link itself still works
 
 
 # Using the link

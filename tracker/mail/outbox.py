@@ -13,6 +13,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
+from email.parser import Parser
+from email.policy import default as default_policy
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -26,6 +28,10 @@ from . import compose
 
 PENDING, SENDING, SENT = OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.SENT
 FAILED, CANCELLED, EXPIRED = OutboxStatus.FAILED, OutboxStatus.CANCELLED, OutboxStatus.EXPIRED
+# Kinds whose body holds a live secret (a password-reset link). Once the message is sent or
+# given up on, only its headers are kept, so a copy of the database holds no working link.
+SECRET_BODIES = ("reset",)
+SCRUBBED_BODY = "The body held a link to choose a new password; only the headers are kept.\n"
 
 
 @dataclass(frozen=True)
@@ -134,8 +140,17 @@ def claim(now: datetime, limit: int = 1) -> list[Claim]:
     return sorted((Claim(*row) for row in rows), key=lambda c: c.id)
 
 
+def _without_body(message: str) -> str:
+    """The stored message with its body replaced by SCRUBBED_BODY, headers unchanged."""
+    parsed = Parser(policy=default_policy).parsestr(message)
+    parsed.set_content(SCRUBBED_BODY)
+    return compose.serialise(parsed)
+
+
 def _finish(claimed: Claim, **values: object) -> bool:
     """Change a row we claimed, only if it is still ours (same status and attempt)."""
+    if claimed.kind in SECRET_BODIES and values.get("status") in (SENT, FAILED):
+        values["message"] = _without_body(claimed.message)
     statement = (
         update(Outbox)
         .where(
