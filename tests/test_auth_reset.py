@@ -7,11 +7,10 @@ from email import message_from_string
 from email.policy import default as default_policy
 from urllib.parse import urlsplit
 
-import pyotp
 import pytest
 from helpers import cheap_password_hashing, field_error, row_counts
 
-from tracker import jobs, reset
+from tracker import jobs, reset, twofactor
 from tracker.db import db
 from tracker.models import LoginThrottle, Outbox, OutboxStatus, PasswordReset, User
 
@@ -261,7 +260,8 @@ def test_a_reset_ends_every_session(app, client, lee, login):
 def test_two_factor_login_still_stands_after_a_reset(app, client, lee):
     with app.app_context():
         user = db.session.get(User, lee.id)
-        user.totp_secret, user.totp_enabled = pyotp.random_base32(), True
+        twofactor.start_setup(user)
+        twofactor.enable(user)
         db.session.commit()
     assert choose(client, emailed_link(app, client)).status_code == 302
     response = app.test_client().post(

@@ -24,6 +24,11 @@ def stored(app, user_id: int) -> User:
         return user
 
 
+def stored_secret(app, user_id: int) -> str | None:
+    with app.app_context():
+        return twofactor.secret(db.session.get(User, user_id))
+
+
 def code_at(secret: str, moment: datetime) -> str:
     return pyotp.TOTP(secret).at(moment)
 
@@ -95,9 +100,9 @@ def test_setup_shows_a_qr_code_and_the_key_and_changes_nothing_at_login_yet(
     page = client.get("/account/two-factor").get_data(as_text=True)
     qr = re.search(r'<img class="qr" src="(data:image/svg\+xml[^"]+)"', page)
     assert qr, "the QR code is an inline data: image (the CSP allows img-src data:)"
-    user = stored(app, lee.id)
-    assert user.totp_secret == secret and not user.totp_enabled
-    uri = twofactor.setup_uri(user)
+    assert stored_secret(app, lee.id) == secret and not stored(app, lee.id).totp_enabled
+    with app.app_context():
+        uri = twofactor.setup_uri(db.session.get(User, lee.id))
     assert uri.startswith("otpauth://totp/Keepwarm:lee%40example.com?secret=" + secret)
     client.post("/logout")
     assert password_step(client).headers["Location"] == "/"  # still the password alone
@@ -156,8 +161,7 @@ def test_setup_cannot_be_restarted_while_it_is_on(app, client, lee, login):
     login(lee)
     secret, _ = turn_on(app, client)
     assert client.post("/account/two-factor/start").status_code == 302
-    user = stored(app, lee.id)
-    assert user.totp_enabled and user.totp_secret == secret
+    assert stored(app, lee.id).totp_enabled and stored_secret(app, lee.id) == secret
 
 
 # Logging in in two steps
@@ -318,7 +322,7 @@ def test_turning_it_off_asks_for_the_password(app, client, lee, login):
     response = client.post("/account/two-factor/disable", data={"disable-password": PASSWORD})
     assert response.status_code == 302
     user = stored(app, lee.id)
-    assert not user.totp_enabled and user.totp_secret is None
+    assert not user.totp_enabled and user.totp_secret_sealed is None
     with app.app_context():
         assert db.session.execute(db.select(RecoveryCode).filter_by(user_id=lee.id)).first() is None
     client.post("/logout")
@@ -350,6 +354,81 @@ def test_new_recovery_codes_replace_the_old_ones(app, client, lee, login):
         user = db.session.get(User, lee.id)
         assert not twofactor.use_recovery_code(user, old[0])
         assert twofactor.use_recovery_code(user, new[0])
+
+
+# The secret at rest, and a new SECRET_KEY
+
+NEW_KEY = "another-secret-key-" + "y" * 40
+LOST = "Codes from your app cannot be checked at the moment. Enter one of your recovery codes."
+
+
+def stored_values(app) -> str:
+    """Every value of every table, as a copy of the database would hold them."""
+    with app.app_context():
+        return "\n".join(
+            str(value)
+            for table in db.metadata.sorted_tables
+            for row in db.session.execute(table.select())
+            for value in row
+        )
+
+
+def test_the_database_never_holds_the_secret(app, client, lee, login):
+    login(lee)
+    secret = start_setup(client)
+    assert secret not in stored_values(app)  # not while setting up
+    client.post("/logout")
+    login(lee)
+    secret, _ = turn_on(app, client)
+    client.post("/logout")
+    app.config["NOW"] += timedelta(minutes=1)
+    password_step(client)
+    assert code_step(client, code_at(secret, app.config["NOW"])).status_code == 302
+    assert logged_in(client)
+    values = stored_values(app)
+    assert secret not in values and secret.lower() not in values
+    with app.app_context():
+        assert db.session.get(User, lee.id).totp_secret_sealed  # but something is kept
+
+
+def test_codes_still_work_once_the_old_key_is_among_the_fallbacks(app, client, lee_with_2fa):
+    _, secret, _ = lee_with_2fa
+    old = app.config["SECRET_KEY"]
+    app.config.update(SECRET_KEY=NEW_KEY, SECRET_KEY_FALLBACKS=[old])
+    assert password_step(client).headers["Location"] == "/login/code"
+    assert code_step(client, code_at(secret, app.config["NOW"])).status_code == 302
+    assert logged_in(client)
+    # That login sealed the secret again with the new key: the old one may now go.
+    client.post("/logout")
+    app.config["SECRET_KEY_FALLBACKS"] = []
+    app.config["NOW"] += timedelta(seconds=30)
+    password_step(client)
+    assert code_step(client, code_at(secret, app.config["NOW"])).status_code == 302
+    assert logged_in(client)
+
+
+def test_with_an_unrelated_key_the_login_asks_for_a_recovery_code(app, client, lee_with_2fa):
+    _, secret, codes = lee_with_2fa
+    app.config.update(SECRET_KEY=NEW_KEY, SECRET_KEY_FALLBACKS=[])
+    assert password_step(client).headers["Location"] == "/login/code"
+    page = client.get("/login/code")
+    assert page.status_code == 200
+    assert "secret key has changed. Enter one of your recovery codes" in page.get_data(as_text=True)
+    response = code_step(client, code_at(secret, app.config["NOW"]))
+    assert response.status_code == 401
+    assert field_error(response.get_data(as_text=True), "code") == LOST
+    assert code_step(client, codes[0]).status_code == 302
+    assert logged_in(client)
+
+    page = client.get("/account/two-factor").get_data(as_text=True)
+    assert "Turn two-factor login off and set it up again" in page
+    response = client.post("/account/two-factor/disable", data={"disable-password": PASSWORD})
+    assert response.status_code == 302
+    secret, _ = turn_on(app, client)  # set up again, sealed with the new key
+    client.post("/logout")
+    app.config["NOW"] += timedelta(minutes=1)
+    password_step(client)
+    assert code_step(client, code_at(secret, app.config["NOW"])).status_code == 302
 
 
 # The pieces

@@ -278,3 +278,22 @@ def test_after_a_secret_key_change_the_address_is_not_shown_but_still_works(
     page = client.get("/settings/").get_data(as_text=True)
     assert "/feed/" not in page and "secret key has changed" in page
     assert client.get(url.removeprefix(app.config["BASE_URL"])).status_code == 200
+
+
+def test_with_the_old_key_among_the_fallbacks_the_address_is_still_shown(app, client, login, ann):
+    login(ann)
+    client.post("/settings/calendar-feed")
+    page = client.get("/settings/").get_data(as_text=True)
+    [url] = set(re.findall(r'value="(http://[^"]+/feed/[^"]+\.ics)"', page))
+    old = app.config["SECRET_KEY"]
+    app.config.update(SECRET_KEY="another-secret-key-" + "y" * 40, SECRET_KEY_FALLBACKS=[old])
+    login(ann)
+    page = client.get("/settings/").get_data(as_text=True)
+    assert f'value="{url}"' in page and "secret key has changed" not in page
+    assert client.get(url.removeprefix(app.config["BASE_URL"])).status_code == 200
+    # A new address is sealed with the new key alone: it shows without the fallback.
+    client.post("/settings/calendar-feed")
+    app.config["SECRET_KEY_FALLBACKS"] = []
+    page = client.get("/settings/").get_data(as_text=True)
+    [new] = set(re.findall(r'value="(http://[^"]+/feed/[^"]+\.ics)"', page))
+    assert new != url and client.get(new.removeprefix(app.config["BASE_URL"])).status_code == 200

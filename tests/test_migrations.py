@@ -5,14 +5,16 @@ import threading
 import time
 
 import flask_migrate
+import pyotp
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import event, inspect, text
 
-from tracker import create_app
+from tracker import create_app, twofactor
+from tracker.accounts import create_user
 from tracker.db import db, modelled
-from tracker.models import Organisation
+from tracker.models import Organisation, RecoveryCode, User
 
 SECRET = "migration-test-secret-" + "x" * 40
 
@@ -71,6 +73,38 @@ def test_migrated_database_enforces_foreign_keys_and_checks(bare_app):
         with pytest.raises(Exception, match="(?i)foreign key"):
             db.session.commit()
         db.session.rollback()
+
+
+BEFORE_SEALING = "40b635b42b41"  # the revision before two-factor secrets were sealed
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+def test_two_factor_secrets_are_opened_by_the_downgrade_and_sealed_by_the_upgrade(bare_app):
+    with bare_app.app_context():
+        flask_migrate.upgrade()
+        user = create_user("lee@example.com", "correct horse battery staple", "UTC")
+        db.session.add(Organisation(user_id=user.id, name="Acme", name_key="acme"))
+        twofactor.start_setup(user)
+        twofactor.enable(user)
+        db.session.commit()
+        secret = twofactor.secret(user)
+        db.session.remove()
+
+        flask_migrate.downgrade(revision=BEFORE_SEALING)
+        plain = db.session.execute(text('SELECT totp_secret FROM "user"')).scalar_one()
+        db.session.remove()
+        assert plain == secret
+
+        flask_migrate.upgrade()
+        sealed = db.session.execute(text('SELECT totp_secret_sealed FROM "user"')).scalar_one()
+        assert secret not in sealed
+        user = db.session.get(User, user.id)
+        assert user.totp_enabled and twofactor.secret(user) == secret
+        assert twofactor.verify_code(user, pyotp.TOTP(secret).now())
+        # Nothing else was touched: SQLite's table was altered in place, never rebuilt.
+        assert db.session.scalar(db.select(db.func.count()).select_from(Organisation)) == 1
+        assert db.session.scalar(db.select(db.func.count()).select_from(RecoveryCode)) == 10
+        db.session.remove()
 
 
 # --- SQLite connection settings ------------------------------------------------------------

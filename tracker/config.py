@@ -34,6 +34,13 @@ def from_environment(instance_path: Path) -> dict:
     default_db = f"sqlite:///{instance_path / 'keepwarm.sqlite3'}"
     return {
         "SECRET_KEY": load_secret_key(instance_path),
+        # Earlier keys, comma-separated: sessions and sealed secrets made with them still
+        # open after SECRET_KEY is replaced (tracker.sealing).
+        "SECRET_KEY_FALLBACKS": [
+            key.strip()
+            for key in os.environ.get("SECRET_KEY_FALLBACKS", "").split(",")
+            if key.strip()
+        ],
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(
             os.environ.get("DATABASE_URL", default_db)
         ),
@@ -134,10 +141,16 @@ class UnsafeConfiguration(click.ClickException, RuntimeError):
         super().__init__("Keepwarm refuses to start:\n  - " + "\n  - ".join(problems))
 
 
+def _weak(key: str) -> bool:
+    return key.lower() in WEAK_SECRET_KEYS or len(key) < 32
+
+
 def weak_secret_key(settings: dict) -> str | None:
-    key = settings.get("SECRET_KEY") or ""
-    if key.lower() in WEAK_SECRET_KEYS or len(key) < 32:
+    if _weak(settings.get("SECRET_KEY") or ""):
         return "SECRET_KEY is too short or a known default; use 32+ random characters."
+    # Flask accepts a session signed with any fallback: a weak one is as bad.
+    if any(_weak(key or "") for key in settings.get("SECRET_KEY_FALLBACKS") or []):
+        return "SECRET_KEY_FALLBACKS holds a key that is too short or a known default."
     return None
 
 

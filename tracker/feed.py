@@ -1,14 +1,13 @@
 """The calendar feed: its secret token, who it belongs to, misses, and the rendered body.
 
 The token is 256 bits from `secrets`. It is looked up by its SHA-256 and kept otherwise
-only sealed (encrypted with a key derived from SECRET_KEY) so Settings can show it to its
-owner again. It opens the feed and nothing else. The body is rendered by tracker.calendar
-and cached per user, keyed by everything it is made of (the user's feed version, time
-zone, digest hour, local date and the base URL), so unchanged feeds and 304s cost one
-indexed query. Use cases flush; the caller commits.
+only sealed (tracker.sealing: encrypted with a key derived from SECRET_KEY) so Settings
+can show it to its owner again. It opens the feed and nothing else. The body is rendered
+by tracker.calendar and cached per user, keyed by everything it is made of (the user's
+feed version, time zone, digest hour, local date and the base URL), so unchanged feeds
+and 304s cost one indexed query. Use cases flush; the caller commits.
 """
 
-import base64
 import hashlib
 import hmac
 import logging
@@ -21,14 +20,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import Flask, current_app
 from sqlalchemy import case, literal
 from sqlalchemy.dialects import postgresql, sqlite
 
-from . import agenda, calendar, feed_changes
+from . import agenda, calendar, feed_changes, sealing
 from .clock import local_today, utcnow
 from .db import db
 from .models import FollowUp, FollowUpStatus, LoginThrottle, User, UTCDateTime
@@ -50,31 +46,23 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _sealer() -> Fernet:
-    """Authenticated encryption keyed by SECRET_KEY, for this purpose only."""
-    key = HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=b"keepwarm calendar feed token"
-    ).derive(current_app.config["SECRET_KEY"].encode())
-    return Fernet(base64.urlsafe_b64encode(key))
-
-
 def new_token(user: User) -> str:
     """Give the user a new feed token; the previous one stops working with this commit."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
     user.feed_token_hash = token_hash(token)
-    user.feed_token_sealed = _sealer().encrypt(token.encode()).decode()
+    user.feed_token_sealed = sealing.seal(sealing.FEED_TOKEN, token)
     user.feed_token_created_at = utcnow()
     db.session.flush()
     return token
 
 
 def current_token(user: User) -> str | None:
-    """The user's feed token for display, or None (none made, or SECRET_KEY changed)."""
+    """The user's feed token for display, or None (none made, or sealed with a SECRET_KEY
+    that is neither the current one nor among SECRET_KEY_FALLBACKS)."""
     if not user.feed_token_hash or not user.feed_token_sealed:
         return None
-    try:
-        token = _sealer().decrypt(user.feed_token_sealed.encode()).decode()
-    except InvalidToken:
+    token = sealing.unseal(sealing.FEED_TOKEN, user.feed_token_sealed)
+    if token is None:
         return None
     return token if hmac.compare_digest(token_hash(token), user.feed_token_hash) else None
 

@@ -130,9 +130,10 @@ class User(UserMixin, db.Model):
     feed_token_sealed: Mapped[str | None] = mapped_column(Text)
     feed_version: Mapped[int] = mapped_column(default=0, server_default="0")
     feed_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Two-factor login (tracker.twofactor): the TOTP secret, set when setup starts and
-    # in force once `totp_enabled`; the last time step used, so a code works only once.
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # Two-factor login (tracker.twofactor): the TOTP secret, sealed like the feed token,
+    # set when setup starts and in force once `totp_enabled`; the last time step used, so
+    # a code works only once.
+    totp_secret_sealed: Mapped[str | None] = mapped_column(Text)
     totp_enabled: Mapped[bool] = mapped_column(default=False, server_default=false())
     totp_last_step: Mapped[int | None]
 

@@ -1,10 +1,12 @@
 """Two-factor login: a TOTP app (RFC 6238) and single-use recovery codes.
 
 The secret is made when setup starts and counts only once a code from the app has been
-entered (`totp_enabled`). A code is good for the 30-second step it belongs to and one on
-either side (clocks drift), and only once: the last step used is remembered. Recovery
-codes are 80 random bits each, stored as salted SHA-256 and marked when used. Use cases
-flush; the caller commits.
+entered (`totp_enabled`). It is stored sealed (tracker.sealing), so a copy of the
+database cannot make codes; sealed with a SECRET_KEY no longer configured, it cannot be
+opened and only recovery codes work until two-factor login is set up again. A code is
+good for the 30-second step it belongs to and one on either side (clocks drift), and
+only once: the last step used is remembered. Recovery codes are 80 random bits each,
+stored as salted SHA-256 and marked when used. Use cases flush; the caller commits.
 """
 
 import base64
@@ -16,6 +18,7 @@ from datetime import datetime
 import pyotp
 import segno
 
+from . import sealing
 from .clock import utcnow
 from .db import db
 from .models import RecoveryCode, User
@@ -32,9 +35,22 @@ def new_secret() -> str:
     return pyotp.random_base32()
 
 
+def secret(user: User) -> str | None:
+    """The user's TOTP secret, or None: none made, or sealed with a key no longer configured."""
+    if not user.totp_secret_sealed:
+        return None
+    return sealing.unseal(sealing.TOTP_SECRET, user.totp_secret_sealed)
+
+
+def app_codes_lost(user: User) -> bool:
+    """Whether the user has two-factor login on but its secret cannot be opened (SECRET_KEY
+    changed and the old one is not among SECRET_KEY_FALLBACKS): recovery codes only."""
+    return user.totp_enabled and secret(user) is None
+
+
 def start_setup(user: User) -> None:
     """Give the user a new secret to scan; nothing changes at login until it is confirmed."""
-    user.totp_secret = new_secret()
+    user.totp_secret_sealed = sealing.seal(sealing.TOTP_SECRET, new_secret())
     user.totp_enabled = False
     user.totp_last_step = None
     db.session.flush()
@@ -42,7 +58,7 @@ def start_setup(user: User) -> None:
 
 def setup_uri(user: User) -> str:
     """The otpauth:// address an authenticator app reads from the QR code."""
-    return pyotp.TOTP(user.totp_secret).provisioning_uri(name=user.email, issuer_name=ISSUER)
+    return pyotp.TOTP(secret(user)).provisioning_uri(name=user.email, issuer_name=ISSUER)
 
 
 def qr_code(uri: str) -> str:
@@ -57,15 +73,18 @@ def _digits(code: str) -> str:
 def verify_code(user: User, code: str, now: datetime | None = None) -> bool:
     """Whether `code` is the app's code now (± one step) and was not used before."""
     code = _digits(code)
-    if not user.totp_secret or len(code) != 6 or not code.isdigit():
+    plain = secret(user)
+    if plain is None or len(code) != 6 or not code.isdigit():
         return False
-    totp = pyotp.TOTP(user.totp_secret)
+    totp = pyotp.TOTP(plain)
     current = int((now or utcnow()).timestamp()) // STEP_SECONDS
     for step in range(current - DRIFT_STEPS, current + DRIFT_STEPS + 1):
         if user.totp_last_step is not None and step <= user.totp_last_step:
             continue  # this code, or an earlier one, was already used
         if hmac.compare_digest(totp.at(step * STEP_SECONDS), code):
             user.totp_last_step = step
+            # Sealed again with the current key, so an old one can leave the fallbacks.
+            user.totp_secret_sealed = sealing.reseal(sealing.TOTP_SECRET, user.totp_secret_sealed)
             return True
     return False
 
@@ -79,7 +98,7 @@ def enable(user: User) -> list[str]:
 def disable(user: User) -> None:
     """Back to the password alone: the secret and every recovery code are gone."""
     user.totp_enabled = False
-    user.totp_secret = None
+    user.totp_secret_sealed = None
     user.totp_last_step = None
     db.session.execute(db.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     db.session.flush()

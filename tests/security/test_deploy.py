@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tracker.config import deploy_problems
+from tracker.config import deploy_problems, from_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 FLASK = Path(sys.executable).with_name("flask")
@@ -84,6 +84,10 @@ def test_an_unsafe_configuration_is_refused_with_the_reason(app, runner, changes
     [
         ({"SECRET_KEY": "x" * 31}, "SECRET_KEY is too short or a known default"),
         ({"FLASK_DEBUG": "1"}, "Debug mode is on while serving keepwarm.example.org"),
+        (
+            {"SECRET_KEY_FALLBACKS": f"{secrets.token_hex(32)}, dev"},
+            "SECRET_KEY_FALLBACKS holds a key that is too short or a known default",
+        ),
     ],
 )
 def test_what_stops_the_app_starting_is_a_plain_error_too(tmp_path, changes, reason):
@@ -136,3 +140,19 @@ def test_weak_secret_keys(key):
     assert deploy_problems(settings(SECRET_KEY=key)) == [
         "SECRET_KEY is too short or a known default; use 32+ random characters."
     ]
+
+
+def test_fallback_keys_must_be_as_strong_as_the_key():
+    """Flask accepts a session signed with any of them."""
+    assert deploy_problems(settings(SECRET_KEY_FALLBACKS=[secrets.token_hex(32)])) == []
+    assert deploy_problems(settings(SECRET_KEY_FALLBACKS=[secrets.token_hex(32), "secret"])) == [
+        "SECRET_KEY_FALLBACKS holds a key that is too short or a known default."
+    ]
+
+
+def test_fallback_keys_are_read_from_the_environment_comma_separated(tmp_path, monkeypatch):
+    old = [secrets.token_hex(32), secrets.token_hex(32)]
+    monkeypatch.setenv("SECRET_KEY_FALLBACKS", f" {old[0]} ,{old[1]},")
+    assert from_environment(tmp_path)["SECRET_KEY_FALLBACKS"] == old
+    result = check_deploy(tmp_path, SECRET_KEY_FALLBACKS=f" {old[0]} ,{old[1]},")
+    assert result.returncode == 0, result.stderr

@@ -6,6 +6,7 @@ test_auth.py, test_auth_reset.py and test_account_deletion.py."""
 import pyotp
 from helpers import cheap_password_hashing
 
+from tracker import twofactor
 from tracker.db import db
 from tracker.models import User
 
@@ -30,10 +31,11 @@ def test_no_remember_me_and_no_lasting_cookie(app, client, make_user):
 def test_the_two_step_login_starts_a_fresh_session(app, client, make_user, monkeypatch):
     cheap_password_hashing(monkeypatch)
     user = make_user("lee@example.com")
-    secret = pyotp.random_base32()
     with app.app_context():
         stored = db.session.get(User, user.id)
-        stored.totp_secret, stored.totp_enabled = secret, True
+        twofactor.start_setup(stored)
+        twofactor.enable(stored)
+        secret = twofactor.secret(stored)
         db.session.commit()
     client.get("/login")
     with client.session_transaction() as session:

@@ -17,6 +17,7 @@ from .reauth import refused, too_many_attempts, wait_message
 
 bp = Blueprint("twofactor", __name__)
 log = logging.getLogger("keepwarm.auth")
+LOST = "Codes from your app cannot be checked at the moment. Enter one of your recovery codes."
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
@@ -31,8 +32,11 @@ def login_code() -> ResponseReturnValue:
         return redirect(url_for("auth.login"))
     user, next_url = pending
     form = SecondStepForm()
+    lost = twofactor.app_codes_lost(user)
+    if lost:
+        log.warning("two-factor secret of user %s does not open with SECRET_KEY", user.id)
     if not form.validate_on_submit():
-        page = render_template("auth/login_code.html", form=form)
+        page = render_template("auth/login_code.html", form=form, app_codes_lost=lost)
         return page, 400 if form.is_submitted() else 200
     address = request.remote_addr or "unknown"
     throttle = accounts.login_throttle(user.email, address, scope="2fa")
@@ -42,15 +46,15 @@ def login_code() -> ResponseReturnValue:
     if not throttle.allowed:
         log.warning("login code throttled for user %s from %s", user.id, one_line(address))
         form.code.errors.append(wait_message(throttle.retry_after))
-        page = render_template("auth/login_code.html", form=form)
+        page = render_template("auth/login_code.html", form=form, app_codes_lost=lost)
         return page, 429, {"Retry-After": str(throttle.retry_after)}
     used = twofactor.second_factor(user, form.code.data)
     if used is None:
         accounts.record_login_failure(user.email, address, scope="2fa")
         db.session.commit()
         log.warning("login code wrong for user %s from %s", user.id, one_line(address))
-        form.code.errors.append("That code is not right, or was used already.")
-        return render_template("auth/login_code.html", form=form), 401
+        form.code.errors.append(LOST if lost else "That code is not right, or was used already.")
+        return render_template("auth/login_code.html", form=form, app_codes_lost=lost), 401
     accounts.record_login_success(user.email, scope="2fa")
     db.session.commit()
     start_session(user)
@@ -70,11 +74,13 @@ def _page(status: int = 200, headers: dict | None = None, **forms) -> ResponseRe
         "disable": forms.get("disable") or PasswordCheckForm(prefix="disable"),
         "renew": forms.get("renew") or PasswordCheckForm(prefix="renew"),
         "codes_left": twofactor.recovery_codes_left(user) if user.totp_enabled else 0,
+        "app_codes_lost": twofactor.app_codes_lost(user),
         "qr": None,
     }
-    if user.totp_secret and not user.totp_enabled:
+    secret = twofactor.secret(user)
+    if secret and not user.totp_enabled:
         uri = twofactor.setup_uri(user)
-        context |= {"qr": twofactor.qr_code(uri), "secret": user.totp_secret}
+        context |= {"qr": twofactor.qr_code(uri), "secret": secret}
     return render_template("auth/two_factor.html", **context), status, headers or {}
 
 
@@ -104,7 +110,7 @@ def enable() -> ResponseReturnValue:
     """The password and a code from the app turn it on; the recovery codes are shown once."""
     user = current_user._get_current_object()
     setup = TwoFactorSetupForm(prefix="setup")
-    if user.totp_enabled or not user.totp_secret:
+    if user.totp_enabled or twofactor.secret(user) is None:
         return redirect(url_for(".settings"))
     if not setup.validate_on_submit():
         return _page(400, setup=setup)
