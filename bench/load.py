@@ -18,20 +18,16 @@ Targets: ≥ 150 requests/s with no error, p95 ≤ 100 ms at 50/s and ≤ 250 ms
 ≤ 512 MiB, and Keepwarm's throughput ≥ 0.5 of the reference page's.
 """
 
-import http.cookiejar
 import re
 import shutil
 import subprocess
 import sys
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "lib"))
 
 from common import (  # noqa: E402
     BIN,
-    PASSWORD,
     Server,
     backends,
     environment,
@@ -42,6 +38,7 @@ from common import (  # noqa: E402
     memory_mib,
     process_tree,
     scratch,
+    session_cookie,
     sized_database,
     table,
     wait_for_http,
@@ -50,7 +47,6 @@ from common import (  # noqa: E402
 EMAIL = "big@example.com"
 CONTACTS = 100_000
 WORKERS = 5
-CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 def tools() -> None:
@@ -60,22 +56,6 @@ def tools() -> None:
             f"bench/load.py needs {' and '.join(missing)} (Debian packages): "
             f"apt-get install -y {' '.join(missing)}"
         )
-
-
-def session_cookie(base: str) -> str:
-    """Log in over HTTP like a browser; the session cookie as a Cookie header value."""
-    jar = http.cookiejar.CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-    page = opener.open(base + "/login", timeout=30).read().decode()
-    token = CSRF.search(page).group(1)
-    form = {"email": EMAIL, "password": PASSWORD, "csrf_token": token}
-    opener.open(base + "/login", urllib.parse.urlencode(form).encode(), timeout=30)
-    cookies = "; ".join(f"{c.name}={c.value}" for c in jar)
-    check = urllib.request.Request(base + "/contacts/", headers={"Cookie": cookies})  # noqa: S310
-    with urllib.request.urlopen(check, timeout=30) as response:  # noqa: S310 - loopback
-        if "/login" in response.url:
-            sys.exit("could not log in")
-    return cookies
 
 
 def run(command: list[str]) -> str:
@@ -134,7 +114,7 @@ def measure(name: str, url: str, folder: Path, seconds: int, contacts: int) -> s
         ours = measure_one(
             "Keepwarm",
             base + "/contacts/",
-            session_cookie(base),
+            session_cookie(base, EMAIL),
             seconds,
             [web.process.pid, worker.process.pid],
         )

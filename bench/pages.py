@@ -1,44 +1,48 @@
 """Pages of an account of 100,000 contacts against one of 100, and against bare Flask.
 
-    .venv/bin/python bench/pages.py [ROUNDS]
+    .venv/bin/python bench/pages.py [ROUNDS] [CONTACTS]
 
 For each database (a temporary SQLite file; also PostgreSQL when BENCH_POSTGRES_URL
 names a database it may empty), `demo-data --contacts` fills two accounts, one of 100
-people and one of 100,000, with the same generator: their home sections, contact list
-pages, organisations (50 people each) and the search below are all full, so both show
-the same number of rows. Each page is then requested in turn, round after round, through
-the app's WSGI callable (server time: routing, session, queries, templates), and so is a
-bare Flask route returning as many bytes as the large account's page, in the same run.
+people and one of 100,000 (or CONTACTS, to try a change quickly), with the same
+generator: their home sections, contact list pages, organisations (50 people each) and
+the search below are all full, so both show the same number of rows.
+
+One gunicorn worker (tracker/gunicorn_conf.py) then serves Keepwarm and, in the same
+process, a bare Flask route returning as many bytes as each page of the large account
+(bench/lib/same_server.py). Over one kept-alive HTTP connection per account on
+loopback, each page is requested in turn, both accounts and the bare route, round after
+round, and timed from the client until the last byte: server time (routing, session,
+queries, templates) plus what the server and the connection add, which the bare route
+pays too.
 
 Targets: the 100,000-contact page within 1.5x the 100-contact one (median and p95); a
-page within 4x of the bare route returning its number of bytes.
+page within 4x of the bare route returning its number of bytes from the same server.
 """
 
+import http.client
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "lib"))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from common import (  # noqa: E402
-    PASSWORD,
-    SECRET_KEY,
     backends,
+    environment,
+    free_port,
+    gunicorn,
     load_average,
     machine,
     median,
     p95,
     scratch,
+    session_cookie,
     sized_database,
     table,
+    wait_for_http,
 )
-from flask import Flask  # noqa: E402
-
-from tracker import create_app  # noqa: E402
-from tracker.accounts import find_user_by_email  # noqa: E402
-from tracker.db import db  # noqa: E402
-from tracker.models import Organisation  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
 
 ACCOUNTS = {"small@example.com": 100, "big@example.com": 100_000}
 PAGES = {
@@ -50,75 +54,86 @@ PAGES = {
 }
 # Pages whose two versions show the same rows; the surname search is shown for interest.
 TARGETED = ("home", "contacts list", "organisation page", "contact search (organisation)")
+WARM_UP = 5  # rounds not counted: they fill caches and open connections
 
 
-def first_organisation(app, email: str) -> int:
-    with app.app_context():
-        user = find_user_by_email(email)
-        return db.session.execute(
-            db.select(Organisation.id).filter_by(user_id=user.id).order_by(Organisation.id)
-        ).scalar()
+def first_organisation(url: str, email: str) -> int:
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        found = connection.execute(
+            text(
+                'SELECT min(o.id) FROM organisation o JOIN "user" u ON u.id = o.user_id'
+                " WHERE u.email = :email"
+            ),
+            {"email": email},
+        ).scalar_one()
+    engine.dispose()
+    return found
 
 
-def timed(client, path: str) -> float:
-    started = time.perf_counter()
-    response = client.get(path)
-    body = response.get_data()
-    elapsed = (time.perf_counter() - started) * 1000
-    if response.status_code != 200 or not body:
-        sys.exit(f"{path}: {response.status_code}")
-    return elapsed
+class Browser:
+    """One kept-alive connection that sends a cookie and keeps the one it is sent back."""
+
+    def __init__(self, port: int, cookie: str = "") -> None:
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.cookie = cookie
+
+    def get(self, path: str) -> tuple[float, bytes]:
+        """Milliseconds from sending the request to reading the last byte, and the body."""
+        headers = {"Cookie": self.cookie} if self.cookie else {}
+        started = time.perf_counter()
+        self.connection.request("GET", path, headers=headers)
+        response = self.connection.getresponse()
+        body = response.read()
+        elapsed = (time.perf_counter() - started) * 1000
+        if response.status != 200 or not body:
+            sys.exit(f"{path}: {response.status}")
+        sent = response.getheader("Set-Cookie")
+        if sent and sent.startswith("session="):
+            self.cookie = sent.split(";", 1)[0]
+        return elapsed, body
 
 
 def measure(name: str, url: str, folder: Path, rounds: int) -> str:
     print(f"-- {name}: filling the two accounts …", flush=True)
     seconds = sized_database(url, folder / name, ACCOUNTS)
-    app = create_app(
-        {
-            "SECRET_KEY": SECRET_KEY,
-            "SQLALCHEMY_DATABASE_URI": url,
-            "INSTANCE_PATH": str(folder / name),
-            "WTF_CSRF_ENABLED": False,
+    port = free_port()
+    env = {
+        **environment(url, folder / name, PORT=str(port)),
+        "PYTHONPATH": str(Path(__file__).parent / "lib"),
+    }
+    server = gunicorn(env, folder / f"{name}-pages.log", "same_server:app", workers=1)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(base + "/login")
+        browsers, paths = {}, {}
+        for email in ACCOUNTS:
+            browsers[email] = Browser(port, session_cookie(base, email))
+            organisation = first_organisation(url, email)
+            paths[email] = {
+                page: path.format(organisation=organisation) for page, path in PAGES.items()
+            }
+        # The framework's floor: the bare route returning as many bytes as the big account's page.
+        sizes = {
+            page: len(browsers["big@example.com"].get(paths["big@example.com"][page])[1])
+            for page in PAGES
         }
-    )
-    clients = {}
-    for email in ACCOUNTS:
-        client = app.test_client()
-        login = client.post("/login", data={"email": email, "password": PASSWORD})
-        if login.status_code != 302:
-            sys.exit(f"could not log in as {email}")
-        paths = {
-            page: path.format(organisation=first_organisation(app, email))
-            for page, path in PAGES.items()
-        }
-        clients[email] = (client, paths)
+        browsers["bare"] = Browser(port)
+        paths["bare"] = {page: f"/bare/{size}" for page, size in sizes.items()}
 
-    # The framework's floor: bare Flask returning the same number of bytes.
-    bare = Flask("bare")
-    sizes = {}
-    big_client, big_paths = clients["big@example.com"]
-    for page, path in big_paths.items():
-        sizes[page] = len(big_client.get(path).get_data())
-    for index, size in enumerate(sizes.values()):
-        payload = b"x" * size
-        bare.add_url_rule(f"/{index}", f"page{index}", lambda payload=payload: payload)
-    bare_client = bare.test_client()
-
-    times: dict[tuple[str, str], list[float]] = {}
-    for round_ in range(rounds + 5):
-        for index, page in enumerate(PAGES):
-            for email, (client, paths) in clients.items():
-                elapsed = timed(client, paths[page])
-                if round_ >= 5:  # the first rounds warm caches and connections
-                    times.setdefault((page, email), []).append(elapsed)
-            elapsed = timed(bare_client, f"/{index}")
-            if round_ >= 5:
-                times.setdefault((page, "bare"), []).append(elapsed)
+        times: dict[tuple[str, str], list[float]] = {}
+        for round_ in range(rounds + WARM_UP):
+            for page in PAGES:
+                for key, browser in browsers.items():
+                    elapsed, _ = browser.get(paths[key][page])
+                    if round_ >= WARM_UP:
+                        times.setdefault((page, key), []).append(elapsed)
+    finally:
+        server.stop()
 
     rows = []
     for page in PAGES:
         small, big, floor = (times[(page, key)] for key in (*ACCOUNTS, "bare"))
-        targeted = page in TARGETED
         rows.append(
             [
                 page,
@@ -128,10 +143,12 @@ def measure(name: str, url: str, folder: Path, rounds: int) -> str:
                 p95(big),
                 median(big) / median(small),
                 p95(big) / p95(small),
-                "≤ 1.5" if targeted else "(rows differ)",
+                "≤ 1.5" if page in TARGETED else "(rows differ)",
                 f"{sizes[page] / 1024:.0f}",
                 median(floor),
+                p95(floor),
                 median(big) / median(floor),
+                p95(big) / p95(floor),
                 "≤ 4",
             ]
         )
@@ -145,8 +162,10 @@ def measure(name: str, url: str, folder: Path, rounds: int) -> str:
         "100k/100 p95",
         "target",
         "KiB",
-        "bare Flask, same bytes: median ms",
-        "100k page / bare",
+        "bare route, same bytes, same server: median ms",
+        "bare: p95 ms",
+        "100k page / bare, median",
+        "100k page / bare, p95",
         "target",
     ]
     filled = ", ".join(f"{ACCOUNTS[e]:,} contacts in {s:.1f} s" for e, s in seconds.items())
@@ -155,13 +174,15 @@ def measure(name: str, url: str, folder: Path, rounds: int) -> str:
 
 def main() -> None:
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 60
+    if len(sys.argv) > 2:
+        ACCOUNTS["big@example.com"] = int(sys.argv[2])
     print(f"Machine: {machine()}")
     reports = []
     with scratch() as folder:
         for name, url in backends():
             reports.append(measure(name, url, folder, rounds))
             print(reports[-1], flush=True)
-    print(f"\n{rounds} rounds each; load average at the end: {load_average()}")
+    print(f"\n{rounds} rounds each, one gunicorn worker; load average at the end: {load_average()}")
 
 
 if __name__ == "__main__":
