@@ -360,6 +360,30 @@ def test_idle_for_30_minutes_ends_the_session(app, client, make_user, login):
     assert not is_logged_in(client)
 
 
+def test_the_cookie_is_sent_again_only_when_the_idle_clock_moves(app, client, make_user, login):
+    app.config["NOW"] = T0
+    login(make_user())
+    client.get("/contacts/")  # the first page after login stores the form token
+    app.config["NOW"] = T0 + timedelta(seconds=59)
+    assert "Set-Cookie" not in client.get("/contacts/").headers
+    app.config["NOW"] = T0 + timedelta(seconds=61)
+    assert client.get("/contacts/").headers["Set-Cookie"].startswith("session=")
+    app.config["NOW"] = T0 + timedelta(seconds=90)
+    assert "Set-Cookie" not in client.get("/contacts/").headers
+
+
+def test_requests_that_leave_the_cookie_alone_never_stretch_the_idle_limit(
+    app, client, make_user, login
+):
+    app.config["NOW"] = T0
+    login(make_user())
+    app.config["NOW"] = T0 + timedelta(seconds=59)
+    assert is_logged_in(client)
+    # 30 minutes after that last request (and 30:59 after the time the cookie holds).
+    app.config["NOW"] = T0 + timedelta(seconds=59, minutes=30)
+    assert not is_logged_in(client)
+
+
 def test_a_session_ends_after_12_hours_however_active(app, client, make_user, login):
     app.config["NOW"] = T0
     login(make_user())

@@ -85,6 +85,13 @@ def second_step() -> tuple[User, str] | None:
     return user, str(pending.get("next") or "")
 
 
+# The last request's time is written to the session at most once a minute, so most pages
+# leave the session unchanged and no new cookie is signed and sent. The idle clock then
+# starts from a time up to a minute earlier: a session ends slightly before 30 idle
+# minutes, never after.
+SEEN_AT_STEP = timedelta(minutes=1)
+
+
 def _expired(now: datetime) -> bool:
     auth_at = session.get("auth_at")
     seen_at = session.get("seen_at")
@@ -122,7 +129,8 @@ def enforce_session_lifetime() -> Response | None:
     now = utcnow()
     if _expired(now):
         return _back_to_login("Your session has expired. Please log in again.")
-    session["seen_at"] = now.timestamp()
+    if now.timestamp() - session["seen_at"] >= SEEN_AT_STEP.total_seconds():
+        session["seen_at"] = now.timestamp()
     return None
 
 
