@@ -1,6 +1,7 @@
 """Flow 2 in a real browser: log an interview, act on the follow-ups it planned."""
 
 import re
+from datetime import date, timedelta
 
 import pytest
 from playwright.sync_api import expect
@@ -52,3 +53,29 @@ def test_thank_yous_appear_done_with_a_note_logs_and_snooze_moves(
     lee.get_by_role("button", name="Snooze 1 week").click()
     expect(page.locator(".flash")).to_contain_text("Snoozed until")
     expect(lee).to_contain_text("due in 7 days")
+
+
+def test_a_follow_ups_actions_share_one_form_and_enter_in_the_date_snoozes(
+    new_context, make_user, make_interview, log_in_page
+):
+    user = make_user("row@example.com")
+    make_interview(user, "Acme Robotics", people=[{"name": "Dana Smith"}, {"name": "Lee Park"}])
+    page = new_context().new_page()
+    log_in_page(page, user)
+    dana = page.locator(".followup", has_text="Thank-you note: Dana Smith")
+    lee = page.locator(".followup", has_text="Thank-you note: Lee Park")
+    expect(dana.locator("form")).to_have_count(2)  # the actions, and snoozing to a date
+
+    # Enter in the date field snoozes: it does not press the first button, Done.
+    until = date.today() + timedelta(days=10)
+    dana.get_by_text("More").click()
+    dana.get_by_label("Snooze until").fill(until.isoformat())
+    dana.get_by_label("Snooze until").press("Enter")
+    expect(page.locator(".flash")).to_contain_text(f"Snoozed until {until.day} {until:%b %Y}")
+    expect(dana).to_contain_text("due in 10 days")
+
+    # Skip is a button of the same form, sent to its own address.
+    lee.get_by_text("More").click()
+    lee.get_by_role("button", name="Skip").click()
+    expect(page.locator(".flash")).to_contain_text("Skipped: Thank-you note: Lee Park")
+    expect(lee).to_have_count(0)
