@@ -234,6 +234,23 @@ def foreign_token(ident: int) -> str:
         return tokens.action_token(ident, "done", 0)
 
 
+def test_links_survive_a_new_secret_key_while_the_old_one_is_a_fallback(
+    app, client, make_user, thank_you
+):
+    _, ident = thank_you()
+    action = link(app, ident, "done")
+    unsubscribe = f"/email/unsubscribe/{unsubscribe_token(app, make_user().id)}"
+    old = app.config["SECRET_KEY"]
+    app.config.update(SECRET_KEY="another-secret-" + "y" * 40, SECRET_KEY_FALLBACKS=[old])
+    assert client.get(action).status_code == 200
+    assert client.get(unsubscribe).status_code == 200
+    assert link(app, ident, "done") != action  # new links are signed with the new key
+    app.config["SECRET_KEY_FALLBACKS"] = []
+    assert client.get(action).status_code == 404
+    assert client.get(unsubscribe).status_code == 404
+    assert client.get(link(app, ident, "done")).status_code == 200
+
+
 def test_an_expired_link_changes_nothing(app, client, thank_you):
     _, ident = thank_you()
     url = link(app, ident, "done")

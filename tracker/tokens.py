@@ -29,7 +29,11 @@ class InvalidToken(Exception):
 
 
 def _serializer(salt: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
+    """Signs with SECRET_KEY; links signed with one of SECRET_KEY_FALLBACKS still read."""
+    config = current_app.config
+    # itsdangerous signs with the last key and checks with every one.
+    keys = [*(config.get("SECRET_KEY_FALLBACKS") or []), config["SECRET_KEY"]]
+    return URLSafeTimedSerializer(keys, salt=salt)
 
 
 def _now() -> float:
