@@ -207,6 +207,44 @@ def test_the_page_shows_every_interview_and_everyone_met_with_their_roles(
     assert "Interviewer at the" in person_entry(page, "Kim")
 
 
+def test_the_page_shows_the_figures_the_list_shows(client, app, user, make_interview):
+    make_interview(user, "Acme", held_on=date(2026, 3, 1), people=[{"name": "Dana"}])
+    make_interview(
+        user, "Acme", held_on=date(2026, 6, 1), people=[{"name": "Dana"}, {"name": "Lee"}]
+    )
+    acme = organisation_id(app, "Acme")
+    page = client.get(f"/organisations/{acme}").get_data(as_text=True)
+    assert (fact(page, "Interviews"), fact(page, "People")) == ("2", "2")
+    assert fact(page, "Last contact").startswith("1 Jun")
+    lee_id = contact_id(app, "Lee")
+    with app.app_context():
+        owner = db.session.get(User, user.id)
+        lee = db.session.get(Contact, lee_id)
+        log_interaction(owner, lee, InteractionKind.COFFEE, date(2026, 8, 15))
+        db.session.commit()
+    page = client.get(f"/organisations/{acme}").get_data(as_text=True)
+    assert fact(page, "Last contact").startswith("15 Aug")
+    empty = client.get(f"/organisations/{new_organisation(app, user, 'Initech')}")
+    page = empty.get_data(as_text=True)
+    assert (fact(page, "Interviews"), fact(page, "People"), fact(page, "Last contact")) == (
+        "0",
+        "0",
+        "never",
+    )
+
+
+def fact(page: str, label: str) -> str:
+    start = page.index(f"<dt>{label}</dt><dd>") + len(f"<dt>{label}</dt><dd>")
+    return page[start : page.index("</dd>", start)]
+
+
+def new_organisation(app, user, name: str) -> int:
+    with app.app_context():
+        organisation = find_or_create_organisation(user.id, name)
+        db.session.commit()
+        return organisation.id
+
+
 def person_entry(page: str, name: str) -> str:
     start = page.index(f">{name}</a>")
     return page[start : page.index("</li>", start)]

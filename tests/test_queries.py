@@ -103,3 +103,19 @@ def test_the_large_pages_do_show_many_rows(app, two_accounts):
     assert interview.count(">Person ") == 50
     delivery = large.get("/delivery/").get_data(as_text=True)
     assert len(re.findall(r">Email \d+<", delivery)) == 50
+
+
+def test_the_home_page_reads_every_sections_context_in_one_go(app, two_accounts):
+    """Topics and last notes for all four sections together, not once per section."""
+    _, (large, _ids) = two_accounts
+    statements = statements_for(app, large, "/")
+    topics = [s for s in statements if s.startswith("SELECT participant.interview_id, partic")]
+    notes = [s for s in statements if s.startswith("SELECT interaction.contact_id, interaction")]
+    assert (len(topics), len(notes)) == (1, 1), "\n\n".join(statements)
+
+
+def test_the_organisation_page_counts_from_what_it_has_read(app, two_accounts):
+    """Its interviews, people and last contact come from the lists it shows: no counting."""
+    _, (large, ids) = two_accounts
+    statements = statements_for(app, large, f"/organisations/{ids['organisation']}")
+    assert not [s for s in statements if "GROUP BY" in s], "\n\n".join(statements)

@@ -74,11 +74,15 @@ def _trust_proxy(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
+    from flask import g
     from flask_login import current_user
 
     def today():
-        zone = current_user.timezone if current_user.is_authenticated else "UTC"
-        return local_today(zone)
+        """The user's local date, worked out once per request (pages ask for it per row)."""
+        if "today" not in g:
+            zone = current_user.timezone if current_user.is_authenticated else "UTC"
+            g.today = local_today(zone)
+        return g.today
 
     @app.context_processor
     def inject_helpers() -> dict:

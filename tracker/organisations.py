@@ -131,6 +131,24 @@ def summarise(organisations: list[Organisation]) -> list[OrganisationSummary]:
     return summaries
 
 
+def summary_from(
+    organisation: Organisation,
+    interviews: list[Interview],
+    people: list[tuple[Contact, list[Position]]],
+    interactions: list[Interaction],
+) -> OrganisationSummary:
+    """The figures `summarise` gives, from what the organisation's page has already read:
+    all its interviews and its people, and its interactions (each list latest first)."""
+    latest = [interview.held_on for interview in interviews[:1]]
+    latest += [interaction.occurred_on for interaction in interactions[:1]]
+    return OrganisationSummary(
+        organisation=organisation,
+        interviews=len(interviews),
+        contacts=len(people),
+        last_contact=max(latest, default=None),
+    )
+
+
 def people_at(organisation: Organisation) -> list[tuple[Contact, list[Position]]]:
     """Everyone who works or worked there, with their positions there, current first."""
     positions = db.session.execute(

@@ -23,8 +23,11 @@ def index():
         ("week", "This week", shown.this_week, "Nothing more this week."),
         ("later", "Later", shown.later, "Nothing planned further out."),
     ]
+    # Described together: the context they need is read in one go for every section.
+    every = [f for _, _, items, _ in sections for f in items]
+    described = {item.follow_up.id: item for item in agenda.describe(every, today)}
     sections = [
-        (key, heading, agenda.describe(items, today), empty, key in shown.more)
+        (key, heading, [described[f.id] for f in items], empty, key in shown.more)
         for key, heading, items, empty in sections
         if items or key != "overdue"
     ]

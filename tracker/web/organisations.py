@@ -8,7 +8,13 @@ from ..clock import local_today
 from ..db import db
 from ..forms import ConfirmForm, OrganisationForm
 from ..models import Interaction, Interview, Organisation, Participant
-from ..organisations import delete_organisation, people_at, rename_organisation, summarise
+from ..organisations import (
+    delete_organisation,
+    people_at,
+    rename_organisation,
+    summarise,
+    summary_from,
+)
 from . import owned_or_404, page_number, paginate
 
 bp = Blueprint("organisations", __name__, url_prefix="/organisations")
@@ -57,13 +63,13 @@ def show(organisation_id: int):
         .scalars()
         .all()
     )
-    summary = summarise([organisation])[0]
+    people = people_at(organisation)
     return render_template(
         "organisations/show.html",
         organisation=organisation,
-        summary=summary,
+        summary=summary_from(organisation, interviews, people, interactions),
         interviews=interviews,
-        people=people_at(organisation),
+        people=people,
         roles=roles,
         interactions=interactions,
         follow_ups=agenda.describe(
