@@ -119,3 +119,11 @@ def test_the_organisation_page_counts_from_what_it_has_read(app, two_accounts):
     _, (large, ids) = two_accounts
     statements = statements_for(app, large, f"/organisations/{ids['organisation']}")
     assert not [s for s in statements if "GROUP BY" in s], "\n\n".join(statements)
+
+
+def test_the_contacts_list_reads_only_what_it_shows(app, two_accounts):
+    """Names and jobs: not the notes, addresses or timestamps of 50 people and employers."""
+    _, (large, _ids) = two_accounts
+    statements = "\n".join(statements_for(app, large, "/contacts/"))
+    for column in ("contact.notes", "contact.email", "contact.created_at", "organisation.notes"):
+        assert column not in statements, statements

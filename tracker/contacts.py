@@ -22,14 +22,23 @@ def _like(term: str) -> str:
 
 
 def contacts_query(user_id: int, search: str = "") -> Select:
-    """The user's contacts by name, optionally matching name, job title or organisation."""
+    """The user's contacts by name, optionally matching name, job title or organisation.
+
+    Only what the list shows is read: the name, and each job's title, dates and employer.
+    """
     term = search.translate(_CONTROL).strip()
     condition = _matching(user_id, term) if term else Contact.user_id == user_id
     return (
         db.select(Contact)
         .where(condition)
         .order_by(Contact.name, Contact.id)
-        .options(db.selectinload(Contact.positions).joinedload(Position.organisation))
+        .options(
+            db.load_only(Contact.name),
+            db.selectinload(Contact.positions)
+            .load_only(Position.title, Position.started_on, Position.ended_on)
+            .joinedload(Position.organisation)
+            .load_only(Organisation.name),
+        )
     )
 
 
