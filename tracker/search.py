@@ -1,29 +1,37 @@
 """Contact search by any part of a name, job title or organisation, served by an index.
 
 A search for "globex" must not read all 100,000 contacts of a large account, so it is
-answered from trigram indexes, which find a substring of three or more characters:
+answered from trigram indexes, which find a substring of three or more characters, over
+one document per contact: its name, then the title and organisation of each job, one per
+line, so no match spans two of them (a search term holds no control characters).
 
-- SQLite: an FTS5 table with the trigram tokenizer, `contact_search`, one document per
-  contact (its name, then the title and organisation of each job, one per line, so no
-  match spans two of them), kept current by triggers: every write updates it, whether
-  it comes from a form, an import, a restore or a bulk insert.
-- PostgreSQL: pg_trgm GIN indexes on the three columns, which serve ILIKE '%…%'.
+- SQLite: an FTS5 table with the trigram tokenizer, `contact_search`, kept current by
+  triggers: every write updates it, whether it comes from a form, an import, a restore
+  or a bulk insert. SQLite has no statistics to choose a plan by: tracker.contacts
+  counts the matches and chooses.
+- PostgreSQL: a table `contact_search` (the contact's id, user, name and document) with
+  a pg_trgm GIN index on the document and a B-tree in (user, name, id) order, kept
+  current by triggers too. From its statistics PostgreSQL chooses between collecting the
+  matches through the GIN index and sorting them (a rare term), and reading the user's
+  contacts in name order until the page is full (a term that matches thousands).
 
-Neither is a model: the DDL below runs after `create_all` and in the migration that
+Neither is a model: the DDL below runs after `create_all` and in the migrations that
 added it, and `tracker.db.modelled` keeps these objects out of schema comparisons.
-Terms shorter than three characters cannot use a trigram; callers scan for those.
+Terms shorter than three characters cannot use a trigram: SQLite scans for those, and
+PostgreSQL reads the user's contacts in name order.
 
 Alembic's batch mode on SQLite rebuilds a table to alter it, and the rebuilt table has
 no triggers: a migration that alters contact, position or organisation that way must
 create them again (tests/test_scale_search.py checks that they exist after upgrade).
 """
 
-from sqlalchemy import Integer, MetaData, column, event, text
+from sqlalchemy import Integer, MetaData, Select, Text, column, event, table, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import TextClause
 from sqlalchemy.sql.selectable import TextualSelect
 
 from .db import db
+from .models import Contact
 
 MIN_LENGTH = 3
 TABLE = "contact_search"
@@ -71,12 +79,75 @@ SQLITE_REBUILD = [
     + DOCUMENTS.replace("IDS", "SELECT id FROM contact"),
 ]
 POSTGRESQL_EXTENSION = "CREATE EXTENSION IF NOT EXISTS pg_trgm"
+# The document of each contact whose id is in (IDS), as SQLite's, for PostgreSQL.
+POSTGRESQL_DOCUMENTS = (
+    "SELECT c.id, c.user_id, c.name, c.name || coalesce((SELECT string_agg(chr(10) "
+    "|| p.title || chr(10) || o.name, '') FROM position AS p JOIN organisation AS o "
+    "ON o.id = p.organisation_id WHERE p.contact_id = c.id), '') FROM contact AS c "
+    "WHERE c.id IN (IDS)"
+)
+POSTGRESQL_UPSERT = (
+    "INSERT INTO contact_search (contact_id, user_id, name, document) "  # nosec B608 - constants only
+    + POSTGRESQL_DOCUMENTS
+    + " ON CONFLICT (contact_id) DO UPDATE SET user_id = excluded.user_id, "
+    "name = excluded.name, document = excluded.document"
+)
 POSTGRESQL_DDL = [
-    "CREATE INDEX IF NOT EXISTS ix_contact_name_trgm ON contact USING gin (name gin_trgm_ops)",
-    "CREATE INDEX IF NOT EXISTS ix_position_title_trgm ON position USING gin (title gin_trgm_ops)",
-    "CREATE INDEX IF NOT EXISTS ix_organisation_name_trgm ON organisation "
-    "USING gin (name gin_trgm_ops)",
+    "CREATE TABLE IF NOT EXISTS contact_search (contact_id integer NOT NULL, "
+    "user_id integer NOT NULL, name text NOT NULL, document text NOT NULL, "
+    "CONSTRAINT contact_search_pkey PRIMARY KEY (contact_id), "
+    "CONSTRAINT contact_search_contact_id_fkey FOREIGN KEY (contact_id) "
+    "REFERENCES contact (id) ON DELETE CASCADE)",
+    # A user's contacts in the list's order, to read until a page is full.
+    "CREATE INDEX IF NOT EXISTS contact_search_user_name "
+    "ON contact_search (user_id, name, contact_id)",
+    "CREATE INDEX IF NOT EXISTS contact_search_document_trgm "
+    "ON contact_search USING gin (document gin_trgm_ops)",
+    # The contacts are locked first, and the documents read by the next statement, with
+    # a snapshot taken after any wait: a job another transaction added and committed
+    # meanwhile is in the document, instead of being overwritten by an older one.
+    "CREATE OR REPLACE FUNCTION contact_search_write(ids integer[]) RETURNS void "
+    "LANGUAGE plpgsql AS $$ BEGIN "
+    "PERFORM 1 FROM contact WHERE id = ANY (ids) ORDER BY id FOR NO KEY UPDATE; "
+    + POSTGRESQL_UPSERT.replace("IN (IDS)", "= ANY (ids)")
+    + "; END $$",
+    "CREATE OR REPLACE FUNCTION contact_search_refresh() RETURNS trigger "
+    "LANGUAGE plpgsql AS $$ BEGIN "
+    "IF TG_TABLE_NAME = 'contact' THEN PERFORM contact_search_write(ARRAY[NEW.id]); "
+    "ELSIF TG_TABLE_NAME = 'organisation' THEN PERFORM contact_search_write("
+    "ARRAY(SELECT contact_id FROM position WHERE organisation_id = NEW.id)); "
+    "ELSIF TG_OP = 'INSERT' THEN PERFORM contact_search_write(ARRAY[NEW.contact_id]); "
+    "ELSIF TG_OP = 'UPDATE' THEN "
+    "PERFORM contact_search_write(ARRAY[OLD.contact_id, NEW.contact_id]); "
+    "ELSE PERFORM contact_search_write(ARRAY[OLD.contact_id]); "
+    "END IF; RETURN NULL; END $$",
+    # A deleted contact's row goes with it (the foreign key); every other change here.
+    "DROP TRIGGER IF EXISTS contact_search_contact ON contact",
+    "CREATE TRIGGER contact_search_contact AFTER INSERT OR UPDATE OF name, user_id "
+    "ON contact FOR EACH ROW EXECUTE FUNCTION contact_search_refresh()",
+    "DROP TRIGGER IF EXISTS contact_search_position ON position",
+    "CREATE TRIGGER contact_search_position AFTER INSERT OR DELETE "
+    "OR UPDATE OF title, organisation_id, contact_id "
+    "ON position FOR EACH ROW EXECUTE FUNCTION contact_search_refresh()",
+    "DROP TRIGGER IF EXISTS contact_search_organisation ON organisation",
+    "CREATE TRIGGER contact_search_organisation AFTER UPDATE OF name "
+    "ON organisation FOR EACH ROW EXECUTE FUNCTION contact_search_refresh()",
 ]
+# Every contact's document, afresh (after create_all, and when the migration adds it).
+POSTGRESQL_REBUILD = [POSTGRESQL_UPSERT.replace("IDS", "SELECT id FROM contact")]
+POSTGRESQL_DROP = [
+    "DROP TABLE IF EXISTS contact_search",
+    "DROP FUNCTION IF EXISTS contact_search_refresh() CASCADE",
+    "DROP FUNCTION IF EXISTS contact_search_write(integer[])",
+]
+# The PostgreSQL table, for queries (not a model: create_all leaves it to the DDL above).
+SEARCH = table(
+    TABLE,
+    column("contact_id", Integer),
+    column("user_id", Integer),
+    column("name", Text),
+    column("document", Text),
+)
 
 
 def is_search_object(name: str | None) -> bool:
@@ -91,13 +162,16 @@ def create(connection: Connection) -> None:
         for statement in (*SQLITE_DDL, *SQLITE_REBUILD):
             connection.exec_driver_sql(statement)
     elif dialect == "postgresql":
-        for statement in (POSTGRESQL_EXTENSION, *POSTGRESQL_DDL):
+        for statement in (POSTGRESQL_EXTENSION, *POSTGRESQL_DDL, *POSTGRESQL_REBUILD):
             connection.exec_driver_sql(statement)
 
 
 def drop(connection: Connection) -> None:
     if connection.dialect.name == "sqlite":
         connection.exec_driver_sql("DROP TABLE IF EXISTS contact_search")
+    elif connection.dialect.name == "postgresql":
+        for statement in POSTGRESQL_DROP:
+            connection.exec_driver_sql(statement)
 
 
 def install(metadata: MetaData) -> None:
@@ -105,6 +179,7 @@ def install(metadata: MetaData) -> None:
     if not event.contains(metadata, "after_create", _after_create):
         event.listen(metadata, "after_create", _after_create)
         event.listen(metadata, "before_create", _before_create)
+        event.listen(metadata, "before_drop", _before_drop)
         event.listen(metadata, "after_drop", _after_drop)
 
 
@@ -117,8 +192,32 @@ def _after_create(_metadata: MetaData, connection: Connection, **_kw: object) ->
     create(connection)
 
 
+def _before_drop(_metadata: MetaData, connection: Connection, **_kw: object) -> None:
+    if connection.dialect.name == "postgresql":  # its table refers to contact
+        drop(connection)
+
+
 def _after_drop(_metadata: MetaData, connection: Connection, **_kw: object) -> None:
-    drop(connection)
+    if connection.dialect.name == "sqlite":
+        drop(connection)
+
+
+def postgresql_search(query: Select, user_id: int, pattern: str) -> Select:
+    """`query` (of contacts) narrowed to the user's documents matching the ILIKE `pattern`.
+
+    Ordered by the search table's copy of the name, then the id: the list's order, in
+    the columns of the (user, name, id) index, which PostgreSQL may read until the page
+    is full; or it collects the matches through the trigram index and sorts them.
+    """
+    return (
+        query.join(SEARCH, SEARCH.c.contact_id == Contact.id)
+        .where(
+            SEARCH.c.user_id == user_id,
+            Contact.user_id == user_id,
+            SEARCH.c.document.ilike(pattern, escape="\\"),
+        )
+        .order_by(SEARCH.c.name, SEARCH.c.contact_id)
+    )
 
 
 def sqlite_matches(term: str) -> TextualSelect:
