@@ -121,7 +121,7 @@ def test_the_digest_attachment_passes_every_judge_with_method_and_organizer(app,
         today = date(2026, 11, 24)
         due = agenda.due_for_digest(user, today)
         message = compose.digest(user, agenda.describe(due, today), today, utc(2026, 11, 24))
-        wire = compose.serialise(message).encode()
+        wire = message.text.encode()
         expected_uids = {calendar.uid_for(f.id, BASE): f for f in due}
     [attachment] = message_from_bytes(wire, policy=default_policy).iter_attachments()
     data = attachment.get_payload(decode=True)

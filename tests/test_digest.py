@@ -10,10 +10,12 @@ import icalendar
 import pytest
 from helpers import utc
 from maildata import meet, move_all, note, open_follow_ups, outbox, set_user
+from sqlalchemy import insert
 
 from tracker import jobs, tokens
+from tracker.agenda import DIGEST_ROWS
 from tracker.db import db
-from tracker.models import FollowUp, OutboxStatus
+from tracker.models import FollowUp, FollowUpKind, OutboxStatus
 
 BERLIN = "Europe/Berlin"
 
@@ -188,3 +190,106 @@ def test_the_digest_hour_follows_the_clocks_across_daylight_saving(
         sent_at += [moment] * (len(smtp_server.handler.received) - before)
         moment += timedelta(minutes=30)
     assert sent_at == [utc(2027, 3, 27, 7, 0), utc(2027, 3, 28, 6, 0)]
+
+
+def add_follow_ups(app, user, due: dict[str, date], status: str = "open") -> None:
+    """Follow-ups the user wrote themselves, by title, due on the given dates."""
+    with app.app_context():
+        db.session.execute(
+            insert(FollowUp),
+            [
+                {
+                    "user_id": user.id,
+                    "kind": FollowUpKind.MANUAL,
+                    "generated": False,
+                    "title": title,
+                    "due_on": due_on,
+                    "status": status,
+                }
+                for title, due_on in due.items()
+            ],
+        )
+        db.session.commit()
+
+
+def days_before(today: date, count: int, prefix: str = "Task") -> dict[str, date]:
+    """`count` titles, "Task 000" due today to "Task <count-1>" due that many days before."""
+    return {f"{prefix} {n:03}": today - timedelta(days=n) for n in range(count)}
+
+
+TODAY = date(2026, 11, 21)
+MORE = re.compile(r"And ([\d,]+) more due\. This email lists the (\d+) oldest")
+
+
+@pytest.fixture
+def kim(mail_app, make_user):
+    return make_user("kim@example.com", timezone=BERLIN)
+
+
+def test_a_long_digest_lists_the_oldest_and_says_how_many_more(mail_app, smtp_server, kim):
+    assert DIGEST_ROWS == 50
+    tasks = days_before(TODAY, DIGEST_ROWS + 7)  # Task 056 is the oldest
+    add_follow_ups(mail_app, kim, tasks)
+    add_follow_ups(mail_app, kim, {"Not yet": TODAY + timedelta(days=1)})
+    run_jobs(mail_app, utc(2026, 11, 21, 7, 0))
+
+    [message] = smtp_server.wait_for(1)
+    assert message["Subject"] == "57 follow-ups due today (56 overdue)"
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    oldest = [f"Task {n:03}" for n in range(56, 6, -1)]
+    assert re.findall(r"^\* (Task \d+) ", text, re.MULTILINE) == oldest
+    for newest in ("Task 006", "Task 000", "Not yet"):
+        assert newest not in text and newest not in html
+    assert MORE.search(text).groups() == ("7", "50")
+    assert MORE.search(html).groups() == ("7", "50")
+    assert re.search(r"see them all in Keepwarm:\s+http://127\.0\.0\.1:5000/\s", text)
+    assert '<a href="http://127.0.0.1:5000/" style="color:#8f3413">see them all' in html
+    assert len(re.findall(r"/email/action/", text)) == 3 * 50
+
+    [attachment] = message.iter_attachments()
+    events = icalendar.Calendar.from_ical(attachment.get_content()).walk("VEVENT")
+    listed = [f for f in open_follow_ups(mail_app, kim) if f.title in oldest]
+    assert sorted(str(e["UID"]) for e in events) == sorted(
+        f"followup-{f.id}@127.0.0.1" for f in listed
+    )
+
+
+def test_thousands_due_make_one_email_of_the_oldest(mail_app, smtp_server, kim):
+    add_follow_ups(mail_app, kim, days_before(TODAY, 2500))
+    run_jobs(mail_app, utc(2026, 11, 21, 7, 0))
+    [message] = smtp_server.wait_for(1)
+    assert message["Subject"] == "2,500 follow-ups due today (2,499 overdue)"
+    text = message.get_body(("plain",)).get_content()
+    assert MORE.search(text).groups() == ("2,450", "50")
+    assert text.count("\n* Task ") == 50 and "* Task 2499 " in text
+    assert len(smtp_server.handler.received[0]) < 200_000
+
+
+def test_at_the_cap_the_digest_has_no_more_line(mail_app, smtp_server, kim, dana):
+    add_follow_ups(mail_app, kim, days_before(TODAY, DIGEST_ROWS))
+    run_jobs(mail_app, utc(2026, 11, 21, 7, 0))
+    messages = {m["To"]: m for m in smtp_server.wait_for(2)}
+    for message in messages.values():
+        assert not MORE.search(message.get_body(("plain",)).get_content())
+        assert not MORE.search(message.get_body(("html",)).get_content())
+        assert "more due" not in message.get_body(("html",)).get_content()
+    text = messages["kim@example.com"].get_body(("plain",)).get_content()
+    assert text.count("\n* Task ") == DIGEST_ROWS
+
+
+def test_the_cap_counts_only_what_is_open_and_due(mail_app, smtp_server, kim):
+    """Closed follow-ups and those due later never fill the list or count as due."""
+    add_follow_ups(mail_app, kim, days_before(TODAY, 60, "Finished"), status="done")
+    later = {f"Later {n:03}": TODAY + timedelta(days=1 + n) for n in range(60)}
+    add_follow_ups(mail_app, kim, later)
+    run_jobs(mail_app, utc(2026, 11, 21, 7, 0))
+    assert outbox(mail_app) == [] and smtp_server.messages() == []
+
+    add_follow_ups(mail_app, kim, days_before(TODAY, 3))
+    run_jobs(mail_app, utc(2026, 11, 21, 7, 1))
+    [message] = smtp_server.wait_for(1)
+    assert message["Subject"] == "3 follow-ups due today (2 overdue)"
+    text = message.get_body(("plain",)).get_content()
+    assert text.count("\n* Task ") == 3 and not MORE.search(text)
+    assert "Finished" not in text and "Later" not in text

@@ -59,8 +59,8 @@ def test_the_sweep_composes_without_the_write_lock(app, make_user, make_intervie
         meet(make_interview, user, "Acme", f"{name} Contact", held_on=date(2026, 11, 20))
     app.config["NOW"] = T0
     seen = begins(app, jobs.plan_digests)
-    # The candidates, then per user: read and compose (deferred), store (immediate).
-    assert seen == ["BEGIN"] + ["BEGIN", "BEGIN IMMEDIATE"] * 2
+    # The candidates, then per batch of users: read and compose (deferred), store (immediate).
+    assert seen == ["BEGIN", "BEGIN", "BEGIN IMMEDIATE"]
     assert len(outbox(app)) == 2
 
 
@@ -75,14 +75,14 @@ def test_a_writer_holding_the_lock_does_not_stop_the_composing(
     meet(make_interview, user, "Acme", "Lee Park", held_on=date(2026, 11, 20))
     app.config["NOW"] = T0
     composed = threading.Event()
-    original = jobs.compose_digest
+    original = jobs.compose_digests
 
     def composing(*args):
         message = original(*args)
         composed.set()
         return message
 
-    monkeypatch.setattr(jobs, "compose_digest", composing)
+    monkeypatch.setattr(jobs, "compose_digests", composing)
     with app.app_context():
         writer = db.engine.raw_connection()
         writer.execute("BEGIN IMMEDIATE")

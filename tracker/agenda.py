@@ -2,10 +2,11 @@
 words, drafts and context every page, email and calendar event shows for a follow-up.
 """
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import Select, and_, func
+from sqlalchemy import Select, and_, case, func
 
 from . import drafts
 from .dates import short_date
@@ -18,6 +19,8 @@ OPEN = FollowUpStatus.OPEN
 # The home page's sections, in order, and how many follow-ups each shows before "Show all".
 SECTIONS = ("overdue", "today", "week", "later")
 HOME_ROWS = 10
+# The most follow-ups one digest lists, oldest first; it says how many more are due.
+DIGEST_ROWS = 50
 
 
 @dataclass(frozen=True)
@@ -182,6 +185,58 @@ def due_for_digest(user: User, today: date) -> list[FollowUp]:
         .scalars()
         .unique()
     )
+
+
+@dataclass(frozen=True)
+class DigestDue:
+    """What one user's digest lists, and how many follow-ups are due and overdue in all."""
+
+    follow_ups: list[FollowUp]
+    count: int
+    overdue: int
+
+    @property
+    def more(self) -> int:
+        """How many are due beyond those listed."""
+        return self.count - len(self.follow_ups)
+
+
+def due_for_digests(
+    user_ids: Collection[int], today: date, rows: int = DIGEST_ROWS
+) -> dict[int, DigestDue]:
+    """For each of the users with anything due: their oldest `rows` open follow-ups due
+    today or overdue, with what they refer to, and the counts of all that is due.
+
+    One query for all of them. A window numbers and counts each user's range of the
+    (user, status, due) index, so thousands due cost a count, not thousands of rows.
+    """
+    in_order = (FollowUp.due_on, FollowUp.id)
+    per_user = {"partition_by": FollowUp.user_id}
+    ranked = (
+        db.select(
+            FollowUp.id,
+            func.row_number().over(**per_user, order_by=in_order).label("position"),
+            func.count().over(**per_user).label("due"),
+            func.count(case((FollowUp.due_on < today, 1))).over(**per_user).label("overdue"),
+        )
+        .where(FollowUp.user_id.in_(user_ids), FollowUp.status == OPEN, FollowUp.due_on <= today)
+        .subquery()
+    )
+    found: dict[int, DigestDue] = {}
+    for follow_up, due, overdue in db.session.execute(
+        db.select(FollowUp, ranked.c.due, ranked.c.overdue)
+        .join(ranked, ranked.c.id == FollowUp.id)
+        .where(ranked.c.position <= rows)
+        .options(
+            db.joinedload(FollowUp.contact),
+            db.joinedload(FollowUp.organisation),
+            db.joinedload(FollowUp.interview),
+        )
+        .order_by(FollowUp.user_id, *in_order)
+    ):
+        listed = found.setdefault(follow_up.user_id, DigestDue([], due, overdue))
+        listed.follow_ups.append(follow_up)
+    return found
 
 
 def next_check_in(contact: Contact) -> FollowUp | None:

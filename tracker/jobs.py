@@ -6,8 +6,9 @@ context. The database decides what is due, so a run after downtime simply catche
 
 import logging
 import threading
+from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date, datetime
-from email.message import EmailMessage
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, func, select
@@ -23,35 +24,42 @@ from .models import FollowUp, FollowUpStatus, JobRun, Outbox, User
 log = logging.getLogger(__name__)
 
 
+# Users whose digests are read and composed in one transaction and stored in the next.
+SWEEP_BATCH = 100
+
+
 def digest_key(user_id: int, local_date: date) -> str:
     return f"digest:{user_id}:{local_date.isoformat()}"
 
 
-def compose_digest(user: User, today: date, now: datetime) -> EmailMessage | None:
-    """The user's digest for their local `today`, or None when nothing is due or overdue.
+def compose_digests(
+    wanted: Sequence[tuple[User, date]], now: datetime
+) -> dict[int, compose.Composed]:
+    """The digests of these users for their local dates, by user id; a user with nothing
+    due or overdue gets none. Everything overdue counts, so after downtime one digest
+    catches up; it lists the oldest agenda.DIGEST_ROWS.
 
-    Everything overdue is in it, so after downtime one digest catches up.
+    A few queries for all of them, whatever their number or how much each has due.
     """
-    due = agenda.due_for_digest(user, today)
-    if not due:
-        return None
-    return compose.digest(user, agenda.describe(due, today), today, now)
-
-
-def enqueue_digest(
-    user: User, today: date, now: datetime, message: EmailMessage | None = None
-) -> bool:
-    """Queue the user's digest (`message`, or composed now) unless nothing is due.
-
-    An older digest still waiting is expired, because this one carries its items.
-    """
-    message = message or compose_digest(user, today, now)
-    if message is None:
-        return False
-    queued = outbox.enqueue(user, digest_key(user.id, today), "digest", message, today, now)
-    if queued:
-        outbox.expire_past_digests(now, user_id=user.id)
-    return queued
+    users = {user.id: user for user, _ in wanted}
+    by_day: dict[date, list[int]] = defaultdict(list)
+    for user, local_date in wanted:
+        by_day[local_date].append(user.id)
+    composed = {}
+    for local_date, user_ids in by_day.items():
+        due = agenda.due_for_digests(user_ids, local_date)
+        listed = [f for found in due.values() for f in found.follow_ups]
+        items = {item.follow_up.id: item for item in agenda.describe(listed, local_date)}
+        for user_id, found in due.items():
+            composed[user_id] = compose.digest(
+                users[user_id],
+                [items[f.id] for f in found.follow_ups],
+                local_date,
+                now,
+                due=found.count,
+                overdue=found.overdue,
+            )
+    return composed
 
 
 def plan_digests(now: datetime | None = None) -> int:
@@ -59,7 +67,10 @@ def plan_digests(now: datetime | None = None) -> int:
 
     One query finds candidates: digest on, something open due by tomorrow in UTC (no local
     date is later), and the date of their latest digest, so users already served are
-    skipped without touching their follow-ups.
+    skipped without touching their follow-ups. Then SWEEP_BATCH users at a time: read and
+    compose in a transaction that only reads (on SQLite it holds no write lock), then one
+    short write stores their digests and expires any older ones still waiting (today's
+    digest carries their items).
     """
     now = now or utcnow()
     horizon = (now.astimezone(ZoneInfo("Etc/GMT-14"))).date()
@@ -82,21 +93,33 @@ def plan_digests(now: datetime | None = None) -> int:
             .order_by(User.id)
         ).all()
     db.session.commit()
-    queued = 0
+    due_now = {}
     for user_id, zone, hour, last in candidates:
         local = now.astimezone(ZoneInfo(zone))
-        if local.hour < hour or (last is not None and last >= local.date()):
-            continue
-        # Composing takes a while: it reads in a transaction of its own, which on SQLite
-        # holds no write lock, and the write that stores the digest is kept short.
+        if local.hour >= hour and (last is None or last < local.date()):
+            due_now[user_id] = local.date()
+    queued = 0
+    batches = [list(due_now)[i : i + SWEEP_BATCH] for i in range(0, len(due_now), SWEEP_BATCH)]
+    for batch in batches:
         with reading():
-            user = db.session.get(User, user_id)
-            wanted = user is not None and user.digest_enabled
-            message = compose_digest(user, local.date(), now) if wanted else None
+            users = db.session.execute(
+                select(User).where(User.id.in_(batch), User.digest_enabled.is_(True))
+            ).scalars()
+            wanted = [(user, due_now[user.id]) for user in users]
+            messages = compose_digests(wanted, now)
+            rows = [
+                outbox.Queued(
+                    user.id, user.email, digest_key(user.id, day), "digest", messages[user.id], day
+                )
+                for user, day in wanted
+                if user.id in messages
+            ]
         db.session.commit()
-        if message is not None and enqueue_digest(user, local.date(), now, message):
-            queued += 1
+        stored = outbox.enqueue_many(rows, now)
+        if stored:
+            outbox.expire_past_digests(now, {row.user_id for row in rows if row.key in stored})
         db.session.commit()
+        queued += len(stored)
     return queued
 
 

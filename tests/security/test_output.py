@@ -40,7 +40,7 @@ def test_text_templates_are_used_only_for_plain_text_email():
     # Each is rendered into a text/plain part, never into HTML.
     compose = (ROOT / "tracker/mail/compose.py").read_text()
     for name in texts:
-        call = re.search(rf'set_content\(render_template\("{re.escape(name)}"', compose)
+        call = re.search(rf'mime\.text\("plain", render_template\("{re.escape(name)}"', compose)
         assert call, name
 
 

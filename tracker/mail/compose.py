@@ -1,8 +1,9 @@
 """Composing emails: the daily digest (text, HTML, .ics) and the test email.
 
 A message is composed once, when it is put in the outbox, and stored whole: every retry
-sends the same bytes with the same Message-ID and Date. EmailMessage refuses CR or LF
-in a header value, so nothing a user typed can add a header.
+sends the same bytes with the same Message-ID and Date. Header values with CR or LF are
+refused (by EmailMessage, and by mime.py for the digest), so nothing a user typed can
+add a header.
 """
 
 from collections.abc import Sequence
@@ -19,11 +20,21 @@ from .. import calendar, tokens
 from ..agenda import Item
 from ..dates import overdue_words, short_date
 from ..models import User
+from . import mime
 
 NO_ORGANISATION = "Other follow-ups"
 # Headers are written on one line up to RFC 5322's limit: folding a long List-Unsubscribe
 # URL would turn it into an encoded word that no mail client reads as a URL.
 STORAGE_POLICY = SMTP.clone(max_line_length=998)
+
+
+@dataclass(frozen=True)
+class Composed:
+    """A message as the outbox stores and sends it: CRLF lines, ASCII, headers unfolded."""
+
+    subject: str
+    message_id: str
+    text: str
 
 
 @dataclass(frozen=True)
@@ -50,8 +61,8 @@ class DigestGroup:
 def subject_for(count: int, overdue: int) -> str:
     """ "3 follow-ups due today", with how many of them are overdue when any are."""
     noun = "follow-up" if count == 1 else "follow-ups"
-    subject = f"{count} {noun} due today"
-    return f"{subject} ({overdue} overdue)" if overdue else subject
+    subject = f"{count:,} {noun} due today"
+    return f"{subject} ({overdue:,} overdue)" if overdue else subject
 
 
 def action_url(base_url: str, item: Item, action: str) -> str:
@@ -85,58 +96,88 @@ def group_by_organisation(items: Sequence[Item], today: date, base_url: str) -> 
     return [DigestGroup(name, lines) for name, lines in ordered]
 
 
-def _base_message(user: User, subject: str, now: datetime) -> EmailMessage:
+def _base_headers(user: User, subject: str, now: datetime) -> list[tuple[str, str]]:
     """Headers every email from Keepwarm has: addresses, Date, Message-ID, Auto-Submitted."""
     config = current_app.config
-    message = EmailMessage(policy=SMTP)
-    message["From"] = config["MAIL_FROM"]
-    message["To"] = user.email
-    message["Subject"] = subject
-    message["Date"] = format_datetime(now)
     host = urlsplit(config["BASE_URL"]).hostname or "localhost"
-    message["Message-ID"] = make_msgid(domain=host)
-    # Keeps vacation responders and other robots from answering a robot.
-    message["Auto-Submitted"] = "auto-generated"
+    return [
+        ("From", config["MAIL_FROM"]),
+        ("To", user.email),
+        ("Subject", subject),
+        ("Date", format_datetime(now)),
+        ("Message-ID", make_msgid(domain=host)),
+        # Keeps vacation responders and other robots from answering a robot.
+        ("Auto-Submitted", "auto-generated"),
+    ]
+
+
+def _base_message(user: User, subject: str, now: datetime) -> EmailMessage:
+    message = EmailMessage(policy=SMTP)
+    for name, value in _base_headers(user, subject, now):
+        message[name] = value
     return message
 
 
-def digest(user: User, items: Sequence[Item], today: date, now: datetime) -> EmailMessage:
-    """The daily digest: text and HTML alternatives, then the items as an .ics attachment."""
+def digest(
+    user: User,
+    items: Sequence[Item],
+    today: date,
+    now: datetime,
+    due: int | None = None,
+    overdue: int | None = None,
+) -> Composed:
+    """The daily digest: text and HTML alternatives, then the items as an .ics attachment.
+
+    `due` and `overdue` count everything due when `items` are only the oldest of it
+    (agenda.DIGEST_ROWS); the digest then says how many more there are and links home.
+    Written by mime.py: the email package took longer to build it than SMTP to send it.
+    """
     base_url = current_app.config["BASE_URL"]
-    overdue = sum(1 for item in items if item.follow_up.due_on < today)
-    message = _base_message(user, subject_for(len(items), overdue), now)
+    if due is None:
+        due = len(items)
+    if overdue is None:
+        overdue = sum(1 for item in items if item.follow_up.due_on < today)
+    subject = subject_for(due, overdue)
+    headers = _base_headers(user, subject, now)
     unsubscribe = unsubscribe_url(base_url, user.id)
-    message["List-Unsubscribe"] = f"<{unsubscribe}>"
-    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    headers += [
+        ("List-Unsubscribe", f"<{unsubscribe}>"),
+        ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+    ]
+    more = due - len(items)
     context = {
-        "subject": message["Subject"],
+        "subject": subject,
         "day": short_date(today, today),
         "groups": group_by_organisation(items, today, base_url),
+        "more": f"{more:,}" if more > 0 else "",
+        "shown": len(items),
         "home_url": f"{base_url}/",
         "settings_url": f"{base_url}/settings/",
         "unsubscribe_url": unsubscribe,
     }
+    ics = calendar.calendar_bytes(
+        items,
+        base_url,
+        method="PUBLISH",
+        zone=user.timezone,
+        alarm_hour=user.digest_hour,
+        organizer=parseaddr(current_app.config["MAIL_FROM"])[1] or "keepwarm@localhost",
+    )
     # The .txt template is not autoescaped (right for plain text); the .html one is.
-    message.set_content(render_template("email/digest.txt", **context), cte="quoted-printable")
-    message.add_alternative(
-        render_template("email/digest.html", **context), subtype="html", cte="quoted-printable"
+    alternatives = mime.multipart(
+        "alternative",
+        [
+            mime.text("plain", render_template("email/digest.txt", **context)),
+            mime.text("html", render_template("email/digest.html", **context)),
+        ],
     )
-    # Bytes keep the calendar's CRLF lines intact; the charset is stated for clients.
-    message.add_attachment(
-        calendar.calendar_bytes(
-            items,
-            base_url,
-            method="PUBLISH",
-            zone=user.timezone,
-            alarm_hour=user.digest_hour,
-            organizer=parseaddr(current_app.config["MAIL_FROM"])[1] or "keepwarm@localhost",
-        ),
-        maintype="text",
-        subtype="calendar",
-        filename="keepwarm-follow-ups.ics",
-        params={"charset": "utf-8"},
+    # The charset is stated for clients; base64 keeps the calendar's CRLF lines intact.
+    calendar_part = mime.attachment(
+        'text/calendar; charset="utf-8"', "keepwarm-follow-ups.ics", ics
     )
-    return message
+    body = mime.multipart("mixed", [alternatives, calendar_part])
+    message_id = dict(headers)["Message-ID"]
+    return Composed(subject, message_id, mime.message(headers, body))
 
 
 def delivery_check(user: User, now: datetime) -> EmailMessage:
@@ -155,6 +196,13 @@ def delivery_check(user: User, now: datetime) -> EmailMessage:
 def serialise(message: EmailMessage) -> str:
     """The message as stored in the outbox and sent: CRLF lines, ASCII, headers unfolded."""
     return message.as_string(policy=STORAGE_POLICY)
+
+
+def stored(message: EmailMessage | Composed) -> Composed:
+    """A composed EmailMessage as the outbox keeps it (a digest comes that way already)."""
+    if isinstance(message, Composed):
+        return message
+    return Composed(str(message["Subject"]), str(message["Message-ID"]), serialise(message))
 
 
 def password_reset(user: User, link: str, minutes: int, now: datetime) -> EmailMessage:

@@ -10,6 +10,7 @@ by another can no longer change the row. Functions here flush; their callers com
 
 import random
 import uuid
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
@@ -55,39 +56,59 @@ def _insert() -> postgresql.Insert | sqlite.Insert:
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Outbox)
 
 
+@dataclass(frozen=True)
+class Queued:
+    """A composed message to store under its idempotency key."""
+
+    user_id: int
+    recipient: str
+    key: str
+    kind: str
+    message: compose.Composed
+    local_date: date | None = None
+
+
+def enqueue_many(queued: Sequence[Queued], now: datetime | None = None) -> set[str]:
+    """Store many messages in one statement; returns the keys that were new (a key used
+    already keeps its first message)."""
+    if not queued:
+        return set()
+    now = now or utcnow()
+    rows = [
+        {
+            "user_id": q.user_id,
+            "key": q.key,
+            "kind": q.kind,
+            "local_date": q.local_date,
+            "recipient": q.recipient,
+            "subject": q.message.subject,
+            "message": q.message.text,
+            "message_id": q.message.message_id,
+            "status": PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "last_error": "",
+            "created_at": now,
+        }
+        for q in queued
+    ]
+    # Rows come back only for keys that were inserted. (Not rowcount: on PostgreSQL the
+    # ORM adds its own RETURNING to an INSERT, and rowcount is then -1.)
+    statement = _insert().on_conflict_do_nothing(index_elements=["key"]).returning(Outbox.key)
+    return set(db.session.execute(statement, rows).scalars())
+
+
 def enqueue(
     user: User,
     key: str,
     kind: str,
-    message: EmailMessage,
+    message: EmailMessage | compose.Composed,
     local_date: date | None = None,
     now: datetime | None = None,
 ) -> bool:
     """Store a composed message under an idempotency key; False if the key was used already."""
-    now = now or utcnow()
-    statement = (
-        _insert()
-        .values(
-            user_id=user.id,
-            key=key,
-            kind=kind,
-            local_date=local_date,
-            recipient=user.email,
-            subject=str(message["Subject"]),
-            message=compose.serialise(message),
-            message_id=str(message["Message-ID"]),
-            status=PENDING,
-            attempts=0,
-            next_attempt_at=now,
-            last_error="",
-            created_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["key"])
-        # A row comes back only when one was inserted. (Not rowcount: on PostgreSQL the
-        # ORM adds its own RETURNING to an INSERT, and rowcount is then -1.)
-        .returning(Outbox.id)
-    )
-    return db.session.execute(statement).first() is not None
+    queued = Queued(user.id, user.email, key, kind, compose.stored(message), local_date)
+    return bool(enqueue_many([queued], now))
 
 
 def enqueue_test_email(user: User) -> str:
@@ -228,8 +249,10 @@ def reap_leases(now: datetime) -> int:
     return retried + failed
 
 
-def expire_past_digests(now: datetime, user_id: int | None = None) -> int:
-    """Pending digests for a local day that is over: today's digest carries their items."""
+def expire_past_digests(now: datetime, user_ids: Collection[int] | None = None) -> int:
+    """Pending digests for a local day that is over: today's digest carries their items.
+
+    Every user's, or those of `user_ids`."""
     # Local dates run at most one day ahead of UTC, so this bound finds every candidate.
     latest = (now + timedelta(days=1)).date()
     query = (
@@ -237,8 +260,8 @@ def expire_past_digests(now: datetime, user_id: int | None = None) -> int:
         .join(User, User.id == Outbox.user_id)
         .where(Outbox.kind == "digest", Outbox.status == PENDING, Outbox.local_date < latest)
     )
-    if user_id is not None:
-        query = query.where(Outbox.user_id == user_id)
+    if user_ids is not None:
+        query = query.where(Outbox.user_id.in_(user_ids))
     past = [
         row.id
         for row in db.session.execute(query)
