@@ -6,6 +6,8 @@ pending -> cancelled (the user turned the digest off) | expired (a past day's di
 A row is claimed by one atomic statement; every later change is guarded by the status and
 the attempt number it was claimed with, so a sender whose lease ran out and was re-claimed
 by another can no longer change the row. Functions here flush; their callers commit.
+Claiming and recording run on `db.session`, or with `on=`, on the one connection that a
+sending pass keeps for all its transactions (sender.py).
 """
 
 import random
@@ -19,8 +21,9 @@ from email.policy import default as default_policy
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import and_, select, update
+from sqlalchemy import Connection, and_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, scoped_session
 
 from ..clock import utcnow
 from ..db import db
@@ -48,6 +51,13 @@ class Claim:
     message_id: str
     attempts: int
     created_at: datetime
+
+
+Executor = Connection | Session | scoped_session
+
+
+def _dialect(on: Executor) -> str:
+    return on.dialect.name if isinstance(on, Connection) else on.get_bind().dialect.name
 
 
 def _insert() -> postgresql.Insert | sqlite.Insert:
@@ -119,7 +129,7 @@ def enqueue_test_email(user: User) -> str:
     return key
 
 
-def claim(now: datetime, limit: int = 1) -> list[Claim]:
+def claim(now: datetime, limit: int = 1, *, on: Executor | None = None) -> list[Claim]:
     """Reserve up to `limit` due rows for this sender, atomically.
 
     PostgreSQL: the SELECT in the WITH clause locks rows FOR UPDATE SKIP LOCKED, so
@@ -127,6 +137,7 @@ def claim(now: datetime, limit: int = 1) -> list[Claim]:
     began IMMEDIATE and holds the write lock, and the UPDATE repeats the condition: one
     statement, one winner.
     """
+    on = on or db.session
     lease = timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
     due = and_(Outbox.status == PENDING, Outbox.next_attempt_at <= now)
     pick = (
@@ -137,7 +148,7 @@ def claim(now: datetime, limit: int = 1) -> list[Claim]:
         .with_for_update(skip_locked=True)
         .cte("picked")
     )
-    if db.session.get_bind().dialect.name == "postgresql":
+    if _dialect(on) == "postgresql":
         # Evaluated once: as a plain IN subquery PostgreSQL may re-run it per row, and a
         # re-run skips the rows this statement just locked and picks more than `limit`.
         pick = pick.prefix_with("MATERIALIZED")
@@ -157,7 +168,7 @@ def claim(now: datetime, limit: int = 1) -> list[Claim]:
             Outbox.created_at,
         )
     )
-    rows = db.session.execute(statement, execution_options={"synchronize_session": False})
+    rows = on.execute(statement, execution_options={"synchronize_session": False})
     return sorted((Claim(*row) for row in rows), key=lambda c: c.id)
 
 
@@ -168,33 +179,43 @@ def _without_body(message: str) -> str:
     return compose.serialise(parsed)
 
 
-def _finish(claimed: Claim, **values: object) -> bool:
+def _finish(claimed: Claim, on: Executor | None, **values: object) -> bool:
     """Change a row we claimed, only if it is still ours (same status and attempt)."""
     if claimed.kind in SECRET_BODIES and values.get("status") in (SENT, FAILED):
         values["message"] = _without_body(claimed.message)
+    # On the table, not the model: one of these runs per message sent, and the plain
+    # statement costs a fraction of the ORM's to build.
+    table = Outbox.__table__
     statement = (
-        update(Outbox)
+        table.update()
         .where(
-            Outbox.id == claimed.id,
-            Outbox.status == SENDING,
-            Outbox.attempts == claimed.attempts,
+            table.c.id == claimed.id,
+            table.c.status == SENDING,
+            table.c.attempts == claimed.attempts,
         )
         .values(lease_until=None, **values)
-        .execution_options(synchronize_session=False)
     )
-    return db.session.execute(statement).rowcount == 1
+    return (on or db.session).execute(statement).rowcount == 1
 
 
-def mark_sent(claimed: Claim, now: datetime) -> bool:
-    return _finish(claimed, status=SENT, sent_at=now, last_error="")
+def mark_sent(claimed: Claim, now: datetime, *, on: Executor | None = None) -> bool:
+    return _finish(claimed, on, status=SENT, sent_at=now, last_error="")
 
 
-def cancel(claimed: Claim, reason: str) -> bool:
-    return _finish(claimed, status=CANCELLED, last_error=reason)
+def cancel(claimed: Claim, reason: str, *, on: Executor | None = None) -> bool:
+    return _finish(claimed, on, status=CANCELLED, last_error=reason)
 
 
-def expire(claimed: Claim, reason: str) -> bool:
-    return _finish(claimed, status=EXPIRED, last_error=reason)
+def expire(claimed: Claim, reason: str, *, on: Executor | None = None) -> bool:
+    return _finish(claimed, on, status=EXPIRED, last_error=reason)
+
+
+def release(claims: Sequence[Claim], *, on: Executor | None = None) -> int:
+    """Give back rows claimed but never tried (the sender was asked to stop first): due
+    again at once, and the claim not counted as an attempt."""
+    return sum(
+        _finish(claimed, on, status=PENDING, attempts=claimed.attempts - 1) for claimed in claims
+    )
 
 
 def backoff(attempts: int) -> timedelta:
@@ -208,15 +229,17 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=ceiling / 2 + random.uniform(0, ceiling / 2))  # noqa: S311
 
 
-def record_failure(claimed: Claim, error: str, temporary: bool, now: datetime) -> OutboxStatus:
+def record_failure(
+    claimed: Claim, error: str, temporary: bool, now: datetime, *, on: Executor | None = None
+) -> OutboxStatus:
     """Retry later (temporary, attempts left) or fail for good; the error stays visible."""
     if temporary and claimed.attempts < current_app.config["OUTBOX_MAX_ATTEMPTS"]:
         retry_at = now + backoff(claimed.attempts)
-        _finish(claimed, status=PENDING, next_attempt_at=retry_at, last_error=error)
+        _finish(claimed, on, status=PENDING, next_attempt_at=retry_at, last_error=error)
         return PENDING
     if temporary:
         error = f"{error} (gave up after {claimed.attempts} attempts)"
-    _finish(claimed, status=FAILED, last_error=error)
+    _finish(claimed, on, status=FAILED, last_error=error)
     return FAILED
 
 

@@ -1,18 +1,25 @@
-"""Sending what the outbox holds: claim one row, re-check it is still wanted, send, record.
+"""Sending what the outbox holds: claim a batch, re-check each is still wanted, then send
+and record one message at a time.
 
 No database transaction is open while a message is on the wire, so a slow mail server
-never holds SQLite's write lock, and a sender killed mid-send leaves only a lease behind.
+never holds SQLite's write lock. Each message's outcome is committed before the next is
+sent: a sender killed mid-send leaves one message whose fate is unknown (sent again,
+with its Message-ID, after its lease) and the rest of its batch leased, never tried,
+sent once the lease runs out. Asked to stop, it finishes the message in hand and gives
+the rest of the batch back at once.
 """
 
 import contextlib
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import DBAPIError
 
 from ..clock import utcnow
@@ -24,6 +31,8 @@ from .transport import DeliveryError, Envelope, Transport, envelope_sender, from
 log = logging.getLogger(__name__)
 # First wait before recording a delivered message again when the database is away.
 RECORD_RETRY_SECONDS = 0.25
+# Rows claimed in one transaction. A stop request still waits for one message only.
+CLAIM_BATCH = 25
 
 
 @dataclass
@@ -41,29 +50,52 @@ class DispatchReport:
         return ", ".join(f"{count} {outcome}" for outcome, count in sorted(self.counts.items()))
 
 
-def _unwanted(claimed: outbox.Claim, now: datetime) -> tuple[OutboxStatus, str] | None:
-    """Why a claimed digest must not go out any more, judged now rather than when queued."""
+def _unwanted(
+    claimed: outbox.Claim, settings: dict[int, tuple[bool, str]], now: datetime
+) -> tuple[OutboxStatus, str] | None:
+    """Why a claimed digest must not go out any more, judged when claimed, not when queued.
+
+    `settings` holds each user's (digest on, time zone), read with the claim."""
     if claimed.kind != "digest":
         return None
-    user = db.session.get(User, claimed.user_id)
-    if user is None or not user.digest_enabled:
+    enabled, zone = settings.get(claimed.user_id, (False, "UTC"))
+    if not enabled:
         return OutboxStatus.CANCELLED, "The daily digest was turned off before it was sent."
-    today = now.astimezone(ZoneInfo(user.timezone)).date()
+    today = now.astimezone(ZoneInfo(zone)).date()
     if claimed.local_date is not None and claimed.local_date < today:
         return OutboxStatus.EXPIRED, "Not sent that day; the next digest lists its items."
     return None
 
 
-def send_one(claimed: outbox.Claim, transport: Transport, now: datetime) -> str:
+def claim_batch(
+    connection: Connection, now: datetime, size: int, report: "DispatchReport"
+) -> tuple[int, list[outbox.Claim]]:
+    """Claim up to `size` due rows in one transaction, and in it cancel or expire those no
+    longer wanted; returns how many were claimed, and those to send."""
+    with connection.begin():
+        claimed = outbox.claim(now, size, on=connection)
+        user_ids = {c.user_id for c in claimed if c.kind == "digest"}
+        settings = {}
+        if user_ids:
+            query = select(User.id, User.digest_enabled, User.timezone).where(User.id.in_(user_ids))
+            settings = {
+                row.id: (row.digest_enabled, row.timezone) for row in connection.execute(query)
+            }
+        to_send = []
+        for row in claimed:
+            unwanted = _unwanted(row, settings, now)
+            if unwanted is None:
+                to_send.append(row)
+                continue
+            status, reason = unwanted
+            finish = outbox.cancel if status is OutboxStatus.CANCELLED else outbox.expire
+            finish(row, reason, on=connection)
+            report.add(status.value)
+    return len(claimed), to_send
+
+
+def send_one(claimed: outbox.Claim, transport: Transport, connection: Connection) -> str:
     """Deliver one claimed row and record the outcome; returns the outcome's name."""
-    unwanted = _unwanted(claimed, now)
-    if unwanted is not None:
-        status, reason = unwanted
-        (outbox.cancel if status is OutboxStatus.CANCELLED else outbox.expire)(claimed, reason)
-        db.session.commit()
-        return status.value
-    # The claim and the check are committed before the network is touched.
-    db.session.commit()
     envelope = Envelope(
         sender=envelope_sender(current_app.config["MAIL_FROM"]),
         recipient=claimed.recipient,
@@ -73,37 +105,48 @@ def send_one(claimed: outbox.Claim, transport: Transport, now: datetime) -> str:
     try:
         transport.send(claimed.message.encode("utf-8"), envelope)
     except DeliveryError as error:
-        status = outbox.record_failure(claimed, str(error), error.temporary, utcnow())
-        db.session.commit()
+        with connection.begin():
+            status = outbox.record_failure(
+                claimed, str(error), error.temporary, utcnow(), on=connection
+            )
         log.warning("outbox %s attempt %s: %s", claimed.id, claimed.attempts, error)
         return "retrying" if status is OutboxStatus.PENDING else "failed"
-    if not _record_sent(claimed):
+    if not _record_sent(claimed, connection):
         # Our lease ran out and another sender took the row: it is theirs to record.
         log.warning("outbox %s was sent after its lease ran out", claimed.id)
     return "sent"
 
 
-def _record_sent(claimed: outbox.Claim) -> bool:
+def _record_sent(claimed: outbox.Claim, connection: Connection) -> bool:
     """Mark the row sent, retrying while the database is away: the message is delivered.
 
     Given up, the row would be sent again once its lease ran out; so the recording is
-    retried (a fresh connection each time) for as long as the lease still holds it.
+    retried for as long as the lease still holds it. A failed transaction is rolled back
+    as it ends, and the connection, if it was lost, is opened again at the next attempt.
     """
     lease = current_app.config["OUTBOX_LEASE_SECONDS"]
     deadline = time.monotonic() + lease / 2
     wait = RECORD_RETRY_SECONDS
     while True:
         try:
-            marked = outbox.mark_sent(claimed, utcnow())
-            db.session.commit()
-            return marked
+            with connection.begin():
+                return outbox.mark_sent(claimed, utcnow(), on=connection)
         except DBAPIError:
-            db.session.rollback()
             if time.monotonic() + wait > deadline:
                 raise
             log.warning("outbox %s was sent; recording it waits for the database", claimed.id)
             time.sleep(wait)
             wait = min(wait * 2, 5.0)
+
+
+def _give_back(claims: Sequence[outbox.Claim], connection: Connection) -> None:
+    """Return claimed rows that were never tried; if the database is away, their lease
+    runs out instead and reap_leases returns them."""
+    try:
+        with connection.begin():
+            outbox.release(claims, on=connection)
+    except DBAPIError:
+        log.warning("could not give back %s claimed email(s); their lease will", len(claims))
 
 
 def dispatch(
@@ -112,23 +155,40 @@ def dispatch(
     transport: Transport | None = None,
     limit: int | None = None,
 ) -> DispatchReport:
-    """Send due rows one at a time until none is due, `limit` is reached or `stop` is set.
+    """Send due rows until none is due, `limit` rows are handled or `stop` is set.
 
-    One row per claim: a stop request waits for at most one message, and a crash can
-    leave at most one message whose fate is unknown (re-sent with its Message-ID).
+    CLAIM_BATCH rows per claim; one SMTP connection and one database connection for the
+    pass (no pool checkout, so no pre-ping, per message). A batch is given back when
+    half its lease is used, so no row is sent after another sender could take it.
     """
     transport = transport or from_config(current_app.config, current_app.instance_path)
+    lease = current_app.config["OUTBOX_LEASE_SECONDS"]
     report = DispatchReport()
     handled = 0
-    # One SMTP connection for the whole pass, when the transport can keep one.
+
+    def stopping() -> bool:
+        return stop is not None and stop.is_set()
+
     keep = getattr(transport, "kept_open", contextlib.nullcontext)
-    with keep():
-        while not (stop is not None and stop.is_set()) and (limit is None or handled < limit):
+    with keep(), db.engine.connect() as connection:
+        while not stopping() and (limit is None or handled < limit):
             moment = now or utcnow()
-            claimed = outbox.claim(moment)
-            if not claimed:
-                db.session.commit()
+            size = CLAIM_BATCH if limit is None else min(CLAIM_BATCH, limit - handled)
+            count, to_send = claim_batch(connection, moment, size, report)
+            if not count:
                 break
-            report.add(send_one(claimed[0], transport, moment))
-            handled += 1
+            handled += count
+            claimed_at = time.monotonic()
+            in_hand = 0
+            try:
+                for claimed in to_send:
+                    # The first of a batch always goes: its lease has only just begun.
+                    late = in_hand and time.monotonic() - claimed_at > lease / 2
+                    if stopping() or late:
+                        break
+                    in_hand += 1
+                    report.add(send_one(claimed, transport, connection))
+            finally:
+                if in_hand < len(to_send):
+                    _give_back(to_send[in_hand:], connection)
     return report

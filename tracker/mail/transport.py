@@ -9,6 +9,7 @@ import functools
 import os
 import smtplib
 import ssl
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +18,9 @@ from pathlib import Path
 from typing import Protocol
 
 SECURITY_MODES = ("none", "starttls", "ssl")
+# A kept connection that carried a message this recently is used without asking the server
+# first (NOOP): servers close idle connections after minutes (RFC 5321 suggests 5).
+FRESH_SECONDS = 5.0
 
 
 class DeliveryError(Exception):
@@ -81,6 +85,7 @@ class SMTPTransport:
         self.username, self.password, self.timeout = username, password, timeout
         self._keep = False
         self._open: smtplib.SMTP | None = None
+        self._used_at = 0.0
 
     @functools.cached_property
     def _tls(self) -> ssl.SSLContext:
@@ -104,8 +109,11 @@ class SMTPTransport:
         return connection
 
     def _connection(self) -> smtplib.SMTP:
-        """The kept connection if the server still answers on it (NOOP), else a new one."""
+        """The kept connection if it was just used or the server still answers on it
+        (NOOP), else a new one."""
         if self._open is not None:
+            if time.monotonic() - self._used_at < FRESH_SECONDS:
+                return self._open
             try:
                 if self._open.noop()[0] == 250:
                     return self._open
@@ -137,6 +145,7 @@ class SMTPTransport:
             connection = self._connection()
             try:
                 connection.sendmail(envelope.sender, [envelope.recipient], raw)
+                self._used_at = time.monotonic()
             finally:
                 if connection is not self._open:
                     _close(connection)
