@@ -210,6 +210,9 @@ def measure(name: str, url: str, folder: Path, count: int, sink: SinkServer) -> 
 def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
     print(f"Machine: {machine()}")
+    # Other work on the machine slows both sides of each ratio alike only when it is
+    # steady: the load before and after says whether it was.
+    print(f"Load average at the start: {load_average()}")
     sink = SinkServer()
     try:
         with scratch() as folder:
