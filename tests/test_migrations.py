@@ -14,6 +14,7 @@ from sqlalchemy import event, inspect, text
 from tracker import create_app, twofactor
 from tracker.accounts import create_user
 from tracker.db import db, modelled
+from tracker.demo import fill_demo_account
 from tracker.models import Organisation, RecoveryCode, User
 
 SECRET = "migration-test-secret-" + "x" * 40
@@ -104,6 +105,35 @@ def test_two_factor_secrets_are_opened_by_the_downgrade_and_sealed_by_the_upgrad
         # Nothing else was touched: SQLite's table was altered in place, never rebuilt.
         assert db.session.scalar(db.select(db.func.count()).select_from(Organisation)) == 1
         assert db.session.scalar(db.select(db.func.count()).select_from(RecoveryCode)) == 10
+        db.session.remove()
+
+
+SECOND_REVISION = "b3a8c43cae89"  # the first revision after the initial schema
+
+
+def row_counts(tables) -> dict[str, int]:
+    return {t: db.session.execute(text(f'SELECT count(*) FROM "{t}"')).scalar_one() for t in tables}
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+def test_migrating_down_and_up_keeps_every_row_of_a_full_account(bare_app):
+    """Batch mode rebuilds SQLite tables; a rebuilt parent must not take its children along."""
+    with bare_app.app_context():
+        flask_migrate.upgrade()
+        user = create_user("lee@example.com", "correct horse battery staple", "UTC")
+        fill_demo_account(user)
+        db.session.commit()
+        db.session.remove()
+
+        flask_migrate.downgrade(revision=SECOND_REVISION)
+        kept = set(inspect(db.engine).get_table_names()) - {"alembic_version"}
+        assert {"user", "organisation", "contact", "interview", "follow_up"} <= kept
+        before = row_counts(kept)
+        db.session.remove()
+        assert before["contact"] > 0 and before["follow_up"] > 0
+
+        flask_migrate.upgrade()
+        assert row_counts(kept) == before
         db.session.remove()
 
 
