@@ -27,12 +27,14 @@ def contacts_query(user_id: int, search: str = "") -> Select:
     Only what the list shows is read: the name, and each job's title, dates and employer.
     """
     term = search.translate(_CONTROL).strip()
+    # The owner's id comes along: a row later changed or deleted in the same session
+    # must name its owner to the feed's change tracking (tracker.feed_changes).
     query = db.select(Contact).options(
-        db.load_only(Contact.name),
+        db.load_only(Contact.name, Contact.user_id),
         db.selectinload(Contact.positions)
         .load_only(Position.title, Position.started_on, Position.ended_on)
         .joinedload(Position.organisation)
-        .load_only(Organisation.name),
+        .load_only(Organisation.name, Organisation.user_id),
     )
     if term and db.session.get_bind().dialect.name == "postgresql":
         # One indexed document per contact: PostgreSQL's planner chooses how to read it.
