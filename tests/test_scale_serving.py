@@ -112,6 +112,19 @@ def test_gunicorn_serves_pages_with_several_workers(gunicorn_settings, monkeypat
     assert (settings.bind, settings.workers) == (["0.0.0.0:8000"], 3)
 
 
+def test_the_preloaded_app_is_frozen_before_each_fork(gunicorn_settings):
+    """Frozen objects are never scanned by a worker's collector, so their pages stay shared."""
+    import gc
+
+    settings = gunicorn_settings()
+    gc.unfreeze()
+    try:
+        settings.pre_fork(server=None, worker=None)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+
+
 @pytest.mark.parametrize(
     ("path", "logged"),
     [
