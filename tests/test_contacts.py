@@ -1,5 +1,6 @@
 """Contacts: search, pages, edit, moves between organisations, delete."""
 
+import re
 from datetime import date
 
 import pytest
@@ -68,7 +69,7 @@ def people(app, user):
 
 
 def search(user_id: int, term: str) -> list[str]:
-    return [c.name for c in db.session.execute(contacts_query(user_id, term)).scalars()]
+    return [c.name for c in db.session.execute(contacts_query(user_id, term)).all()]
 
 
 # --- Search --------------------------------------------------------------------------------
@@ -167,6 +168,43 @@ def test_fifty_one_contacts_make_two_pages(client, app, user):
     assert beyond.status_code == 200 and ">Person " not in beyond.get_data(as_text=True)
     searched = client.get("/contacts/?q=person&page=2").get_data(as_text=True)
     assert "Person 50" in searched and 'href="/contacts/?page=1&amp;q=person"' in searched
+
+
+def test_the_list_shows_each_contacts_current_job(client, app, user):
+    """The list reads jobs as rows: the one it shows is Contact.current_position."""
+    with app.app_context():
+
+        def job(contact, organisation, title, started_on, ended_on=None) -> None:
+            place = find_or_create_organisation(user.id, organisation)
+            contact.positions.append(
+                Position(
+                    organisation_id=place.id,
+                    title=title,
+                    started_on=started_on,
+                    ended_on=ended_on,
+                )
+            )
+
+        lee = add_contact(user.id, "Lee Chen")
+        job(lee, "Acme", "Recruiter", date(2026, 1, 15), date(2026, 2, 1))  # latest, but over
+        job(lee, "Initech", "Advisor", date(2024, 1, 1))
+        job(lee, "Globex", "Head of Talent", date(2025, 3, 1))  # the current job begun last
+        kim = add_contact(user.id, "Kim Park")
+        job(kim, "Hooli", "Tester", date(2020, 1, 1), date(2023, 1, 1))
+        job(kim, "Umbrella", "QA Lead", date(2024, 1, 1), date(2025, 6, 30))
+        add_contact(user.id, "Nobody Anywhere")
+        db.session.commit()
+        db.session.expire_all()
+        shown = {c.name: c.current_position for c in (lee, kim)}
+        assert (shown["Lee Chen"].title, shown["Kim Park"].title) == ("Head of Talent", "QA Lead")
+    page = client.get("/contacts/").get_data(as_text=True)
+    items = re.findall(r'<li class="list-item">(.*?)</li>', page, re.S)
+    assert len(items) == 3
+    kim_item, lee_item, nobody_item = (" ".join(item.split()) for item in items)
+    assert "Kim Park" in kim_item and "QA Lead · Umbrella (until 30 Jun 2025)" in kim_item
+    assert "Lee Chen" in lee_item and "Head of Talent · Globex</span>" in lee_item
+    assert "Initech" not in lee_item and "Acme" not in lee_item and "Hooli" not in kim_item
+    assert "Nobody Anywhere" in nobody_item and "meta" not in nobody_item
 
 
 # --- The contact page ----------------------------------------------------------------------

@@ -303,7 +303,7 @@ def test_contacts_query_matches_name_title_and_organisation_literally(app, make_
         db.session.commit()
 
         def names(term: str) -> list[str]:
-            return [c.name for c in db.session.execute(contacts_query(user.id, term)).scalars()]
+            return [c.name for c in db.session.execute(contacts_query(user.id, term)).all()]
 
         assert names("") == ["100%_Sure", "Dana", "Lee"]
         assert names("DANA") == ["Dana"]

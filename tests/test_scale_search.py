@@ -27,7 +27,7 @@ TODAY = date(2026, 11, 21)
 
 
 def found(user_id: int, term: str) -> list[str]:
-    return [c.name for c in db.session.execute(contacts_query(user_id, term)).scalars()]
+    return [c.name for c in db.session.execute(contacts_query(user_id, term)).all()]
 
 
 def add(user_id: int, name: str, organisation: str = "", title: str = "") -> Contact:
@@ -303,7 +303,7 @@ def test_both_postgresql_plans_find_the_same_people_in_the_same_order(app, user)
                 else:
                     assert "Sort Key: contact_search.name" in plan, plan
                 query = contacts_query(user.id, term)
-                found[way] = [c.id for c in db.session.execute(query).scalars()]
+                found[way] = [c.id for c in db.session.execute(query).all()]
                 db.session.rollback()
             assert found["walk"] == found["collect"] == expected(documents, term, names), term
 

@@ -93,7 +93,9 @@ def paginate(query: Select, page: int, per_page: int, count_up_to: int = COUNT_C
     whose count would have to test every row).
     """
     offset = (page - 1) * per_page
-    rows = db.session.execute(query.limit(per_page + 1).offset(offset)).scalars().all()
+    result = db.session.execute(query.limit(per_page + 1).offset(offset))
+    # A query of one model gives its objects; a query of columns gives rows.
+    rows = result.scalars().all() if len(query.column_descriptions) == 1 else result.all()
     items, has_next = list(rows[:per_page]), len(rows) > per_page
     if not has_next and (items or page == 1):
         return Page(items, page, per_page, False, offset + len(items), offset + len(items))

@@ -5,7 +5,7 @@ from flask_login import current_user, login_required
 
 from .. import agenda, followups
 from ..clock import local_today
-from ..contacts import contacts_query, interactions, meetings, record_move
+from ..contacts import contacts_query, current_jobs, interactions, meetings, record_move
 from ..db import db
 from ..forms import ConfirmForm, ContactForm, InteractionForm, MoveForm
 from ..models import Contact, InteractionKind, Position
@@ -26,7 +26,8 @@ def index():
         current_app.config["PER_PAGE"],
         count_up_to=0 if search.strip() else COUNT_CAP,
     )
-    return render_template("contacts/index.html", page=page, search=search)
+    jobs = current_jobs([contact.id for contact in page.items])
+    return render_template("contacts/index.html", page=page, jobs=jobs, search=search)
 
 
 def _render(
