@@ -6,7 +6,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import Select, and_, case, func
+from sqlalchemy import Select, and_, bindparam, case, func
 
 from . import drafts
 from .dates import short_date
@@ -84,15 +84,23 @@ def agenda(user: User, today: date, rows: int = HOME_ROWS) -> Agenda:
     )
 
 
+# The navigation's badge counts on every page: its statements are built once, here, since
+# building one cost more than running it. Executed with the user's id and date (and cap).
+_DUE = db.select(FollowUp.id).where(
+    FollowUp.user_id == bindparam("user_id"),
+    FollowUp.status == OPEN,
+    FollowUp.due_on <= bindparam("today"),
+)
+_DUE_COUNT = db.select(func.count()).select_from(_DUE.subquery())
+_DUE_COUNT_UP_TO = db.select(func.count()).select_from(_DUE.limit(bindparam("up_to")).subquery())
+
+
 def due_count(user: User, today: date, up_to: int | None = None) -> int:
     """How many open follow-ups are due today or overdue; with `up_to`, counted no further."""
-    due = (
-        db.select(FollowUp.id)
-        .where(FollowUp.user_id == user.id, FollowUp.status == OPEN, FollowUp.due_on <= today)
-        .limit(up_to)
-        .subquery()
-    )
-    return db.session.execute(db.select(func.count()).select_from(due)).scalar_one()
+    values = {"user_id": user.id, "today": today}
+    if up_to is None:
+        return db.session.execute(_DUE_COUNT, values).scalar_one()
+    return db.session.execute(_DUE_COUNT_UP_TO, {**values, "up_to": up_to}).scalar_one()
 
 
 @dataclass(frozen=True)
