@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from sqlalchemy import ColumnElement, Row, Select, and_, exists, or_
+from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, exists, or_
 
 from . import search as search_index
 from .db import db
@@ -37,30 +37,34 @@ def contacts_query(user_id: int, search: str = "") -> Select:
     return query.where(condition).order_by(Contact.name, Contact.id)
 
 
+# Contacts' jobs with their organisation's name, in Contact.positions' order: the first
+# of each contact's is its current job. Built once (the list runs it on every page view),
+# executed with the contact ids.
+_JOBS = (
+    db.select(
+        Position.contact_id,
+        Position.title,
+        Position.ended_on,
+        Organisation.name.label("organisation"),
+    )
+    .join(Organisation, Organisation.id == Position.organisation_id)
+    .where(Position.contact_id.in_(bindparam("contact_ids", expanding=True)))
+    .order_by(
+        Position.contact_id,
+        Position.ended_on.is_(None).desc(),
+        Position.started_on.desc(),
+        Position.id.desc(),
+    )
+)
+
+
 def current_jobs(contact_ids: list[int]) -> dict[int, Row]:
     """Each contact's current job (Contact.current_position) as a row of its title, end
     date and organisation's name, by contact id; contacts with no job are left out."""
     if not contact_ids:
         return {}
-    rows = db.session.execute(
-        db.select(
-            Position.contact_id,
-            Position.title,
-            Position.ended_on,
-            Organisation.name.label("organisation"),
-        )
-        .join(Organisation, Organisation.id == Position.organisation_id)
-        .where(Position.contact_id.in_(contact_ids))
-        # Contact.positions' order: the first of each contact's is its current job.
-        .order_by(
-            Position.contact_id,
-            Position.ended_on.is_(None).desc(),
-            Position.started_on.desc(),
-            Position.id.desc(),
-        )
-    )
     jobs: dict[int, Row] = {}
-    for row in rows:
+    for row in db.session.execute(_JOBS, {"contact_ids": contact_ids}):
         jobs.setdefault(row.contact_id, row)
     return jobs
 
