@@ -21,7 +21,7 @@ from email.policy import default as default_policy
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import Connection, and_, select, update
+from sqlalchemy import Connection, and_, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, scoped_session
 
@@ -179,23 +179,28 @@ def _without_body(message: str) -> str:
     return compose.serialise(parsed)
 
 
+# Change a row we claimed, only if it is still ours (same status and attempt). Built
+# once: one of these runs per message sent. The columns to SET come from the parameters
+# each execution passes, so one statement serves every outcome.
+_table = Outbox.__table__
+_FINISH = _table.update().where(
+    _table.c.id == bindparam("claimed_id"),
+    _table.c.status == SENDING,
+    _table.c.attempts == bindparam("claimed_attempts"),
+)
+
+
 def _finish(claimed: Claim, on: Executor | None, **values: object) -> bool:
     """Change a row we claimed, only if it is still ours (same status and attempt)."""
     if claimed.kind in SECRET_BODIES and values.get("status") in (SENT, FAILED):
         values["message"] = _without_body(claimed.message)
-    # On the table, not the model: one of these runs per message sent, and the plain
-    # statement costs a fraction of the ORM's to build.
-    table = Outbox.__table__
-    statement = (
-        table.update()
-        .where(
-            table.c.id == claimed.id,
-            table.c.status == SENDING,
-            table.c.attempts == claimed.attempts,
-        )
-        .values(lease_until=None, **values)
-    )
-    return (on or db.session).execute(statement).rowcount == 1
+    parameters = {
+        "claimed_id": claimed.id,
+        "claimed_attempts": claimed.attempts,
+        "lease_until": None,
+        **values,
+    }
+    return (on or db.session).execute(_FINISH, parameters).rowcount == 1
 
 
 def mark_sent(claimed: Claim, now: datetime, *, on: Executor | None = None) -> bool:

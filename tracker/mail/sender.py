@@ -94,10 +94,13 @@ def claim_batch(
     return len(claimed), to_send
 
 
-def send_one(claimed: outbox.Claim, transport: Transport, connection: Connection) -> str:
-    """Deliver one claimed row and record the outcome; returns the outcome's name."""
+def send_one(
+    claimed: outbox.Claim, transport: Transport, connection: Connection, sender: str
+) -> str:
+    """Deliver one claimed row from the envelope `sender` and record the outcome; returns
+    the outcome's name."""
     envelope = Envelope(
-        sender=envelope_sender(current_app.config["MAIL_FROM"]),
+        sender=sender,
         recipient=claimed.recipient,
         outbox_id=claimed.id,
         created_at=claimed.created_at,
@@ -163,6 +166,7 @@ def dispatch(
     """
     transport = transport or from_config(current_app.config, current_app.instance_path)
     lease = current_app.config["OUTBOX_LEASE_SECONDS"]
+    sender = envelope_sender(current_app.config["MAIL_FROM"])
     report = DispatchReport()
     handled = 0
 
@@ -187,7 +191,7 @@ def dispatch(
                     if stopping() or late:
                         break
                     in_hand += 1
-                    report.add(send_one(claimed, transport, connection))
+                    report.add(send_one(claimed, transport, connection, sender))
             finally:
                 if in_hand < len(to_send):
                     _give_back(to_send[in_hand:], connection)
