@@ -151,10 +151,16 @@ def claim(now: datetime, limit: int = 1, *, on: Executor | None = None) -> list[
     if _dialect(on) == "postgresql":
         # Evaluated once: as a plain IN subquery PostgreSQL may re-run it per row, and a
         # re-run skips the rows this statement just locked and picks more than `limit`.
-        pick = pick.prefix_with("MATERIALIZED")
+        # The rows it returns are locked and were due when locked, so the UPDATE finds
+        # them by id alone: a plan that holds even with the statistics of an emptier table
+        # (a sweep has just filled it).
+        mine = Outbox.id.in_(select(pick.prefix_with("MATERIALIZED").c.id))
+    else:
+        # No row locks on SQLite: the UPDATE checks again that each row is due.
+        mine = and_(Outbox.id.in_(select(pick.c.id)), due)
     statement = (
         update(Outbox)
-        .where(Outbox.id.in_(select(pick.c.id)), due)
+        .where(mine)
         .values(status=SENDING, lease_until=utcnow() + lease, attempts=Outbox.attempts + 1)
         .returning(
             Outbox.id,
