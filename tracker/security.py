@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from flask import Flask, Response, current_app, flash, redirect, request, session, url_for
 from flask_login import LoginManager, current_user, login_user, logout_user, user_unauthorized
+from sqlalchemy import bindparam
 
 from .clock import utcnow
 from .db import db
@@ -26,13 +27,18 @@ CSP = (
 )
 
 
+# Every logged-in request loads its user: the statement is built once (building it and its
+# cache key, as Session.get does on each call, cost as much as running it).
+_USER_BY_ID = db.select(User).where(User.id == bindparam("user_id"))
+
+
 @login_manager.user_loader
 def load_user(session_id: str) -> User | None:
     """Load the user only if the cookie's session version is still the current one."""
     user_id, _, version = session_id.partition(":")
     if not (user_id.isdigit() and version.isdigit()):
         return None
-    user = db.session.get(User, int(user_id))
+    user = db.session.execute(_USER_BY_ID, {"user_id": int(user_id)}).scalar_one_or_none()
     if user is None or user.session_version != int(version):
         return None
     return user
