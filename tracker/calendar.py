@@ -5,13 +5,25 @@ digest's `.ics` attachment. Nothing here reads the clock or the database: DTSTAM
 follow-up's last change, so an unchanged follow-up always produces identical bytes.
 """
 
+import functools
 import re
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from icalendar import Alarm, Calendar, Event, vCalAddress, vDuration, vText, vUri
+from icalendar import (
+    Alarm,
+    Calendar,
+    Event,
+    vCalAddress,
+    vCategory,
+    vDDDTypes,
+    vDuration,
+    vInt,
+    vText,
+    vUri,
+)
 
 from .agenda import Item
 from .drafts import KIND_LABELS
@@ -129,30 +141,33 @@ def event_for(
     `zone` is the user's time zone (it places a set time), `alarm_hour` their digest hour.
     """
     follow_up = item.follow_up
-    changed = follow_up.changed_at.astimezone(UTC)
+    # One sweep builds thousands of these: properties are set with their types given,
+    # where `add` would infer each one's type; the summary's value serves twice.
+    changed = vDDDTypes(follow_up.changed_at.astimezone(UTC))
     url = follow_up_url(follow_up.id, base_url)
     start, end = span_of(follow_up.due_on, follow_up.due_time, zone)
+    summary = Text(item.summary)
     event = Event()
-    event.add("uid", uid_for(follow_up.id, base_url))
+    event["uid"] = vText(uid_for(follow_up.id, base_url))
     # The last change, not "now": calendar bytes must not depend on when they were built.
-    event.add("dtstamp", changed)
-    event.add("last-modified", changed)
-    event.add("sequence", follow_up.revision)
-    event.add("dtstart", start)
-    event.add("dtend", end)
-    event.add("summary", Text(item.summary))
-    event.add("description", Text(description_of(item, url)))
-    event.add("url", vUri(url))
-    event.add("categories", [Text(CATEGORY), Text(KIND_LABELS[follow_up.kind])])
+    event["dtstamp"] = changed
+    event["last-modified"] = changed
+    event["sequence"] = vInt(follow_up.revision)
+    event["dtstart"] = vDDDTypes(start)
+    event["dtend"] = vDDDTypes(end)
+    event["summary"] = summary
+    event["description"] = Text(description_of(item, url))
+    event["url"] = vUri(url)
+    event["categories"] = vCategory([Text(CATEGORY), Text(KIND_LABELS[follow_up.kind])])
     # Reminders should not block the day in anyone's free/busy view.
-    event.add("transp", "TRANSPARENT")
+    event["transp"] = vText("TRANSPARENT")
     if organizer:
         # An address from the configuration; still, nothing in it may break the line.
-        event.add("organizer", vCalAddress("mailto:" + _NOT_ADDRESS.sub("", organizer)))
+        event["organizer"] = vCalAddress("mailto:" + _NOT_ADDRESS.sub("", organizer))
     alarm = Alarm()
-    alarm.add("action", "DISPLAY")
-    alarm.add("description", Text(item.summary))
-    alarm.add("trigger", vDuration(alarm_trigger(start, zone, alarm_hour)))
+    alarm["action"] = vText("DISPLAY")
+    alarm["description"] = summary
+    alarm["trigger"] = vDuration(alarm_trigger(start, zone, alarm_hour))
     event.add_component(alarm)
     return event
 
@@ -166,6 +181,17 @@ def _calendar(name: str, method: str | None = None) -> Calendar:
         calendar.add("method", method)
     calendar.add("x-wr-calname", Text(name))
     return calendar
+
+
+END = b"END:VCALENDAR\r\n"
+
+
+@functools.lru_cache(maxsize=16)
+def _head(name: str, method: str | None) -> bytes:
+    """The calendar's lines before its events: the same for every calendar of this name
+    and method, so serialised once. Events follow, then END (what `to_ical` of the whole
+    calendar writes, without serialising these lines again for every digest)."""
+    return _calendar(name, method).to_ical().removesuffix(END)
 
 
 def calendar_bytes(
@@ -185,12 +211,11 @@ def calendar_bytes(
     """
     if method and not organizer:
         raise ValueError(f"METHOD:{method} needs an ORGANIZER address")
-    calendar = _calendar(name, method)
-    for item in items:
-        calendar.add_component(
-            event_for(item, base_url, zone=zone, alarm_hour=alarm_hour, organizer=organizer)
-        )
-    return calendar.to_ical()
+    events = (
+        event_for(item, base_url, zone=zone, alarm_hour=alarm_hour, organizer=organizer)
+        for item in items
+    )
+    return _head(name, method) + b"".join(event.to_ical() for event in events) + END
 
 
 def feed_bytes(
