@@ -27,7 +27,8 @@ def index():
         count_up_to=0 if search.strip() else COUNT_CAP,
     )
     jobs = current_jobs([contact.id for contact in page.items])
-    return render_template("contacts/index.html", page=page, jobs=jobs, search=search)
+    rows = [(contact, jobs.get(contact.id)) for contact in page.items]
+    return render_template("contacts/index.html", page=page, rows=rows, search=search)
 
 
 def _render(
