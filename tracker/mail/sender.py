@@ -31,8 +31,9 @@ from .transport import DeliveryError, Envelope, Transport, envelope_sender, from
 log = logging.getLogger(__name__)
 # First wait before recording a delivered message again when the database is away.
 RECORD_RETRY_SECONDS = 0.25
-# Rows claimed in one transaction. A stop request still waits for one message only.
-CLAIM_BATCH = 25
+# Rows claimed in one transaction. A stop request still waits for one message only; a
+# sender that dies leaves the untried rest leased, to be sent once the lease runs out.
+CLAIM_BATCH = 100
 
 
 @dataclass
