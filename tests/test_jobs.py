@@ -93,6 +93,37 @@ def test_housekeeping_expires_past_digests_and_forgets_old_rows(app, make_user):
     }
 
 
+def test_the_sweep_expires_older_waiting_digests_of_users_on_different_local_days(
+    app, make_user, make_interview
+):
+    """One batch holds a user in Berlin (the 21st) and one in Kiritimati (already the
+    22nd): each one's digest of an earlier day still waiting is expired by the sweep that
+    stores today's, whichever local day that is."""
+    app.config["NOW"] = now = utc(2026, 11, 21, 11, 0)
+    berlin = make_user("berlin@example.com", timezone="Europe/Berlin")
+    kiritimati = make_user("kiritimati@example.com", timezone="Pacific/Kiritimati")
+    set_user(app, kiritimati, digest_hour=0)  # 01:00 there: its digest hour has come
+    waiting = {berlin.id: date(2026, 11, 20), kiritimati.id: date(2026, 11, 21)}
+    for user in (berlin, kiritimati):
+        meet(make_interview, user, "Acme", "Lee Park", held_on=date(2026, 11, 19))
+    with app.app_context():
+        for user in (berlin, kiritimati):
+            owner = db.session.get(User, user.id)
+            day = waiting[user.id]
+            box.enqueue(owner, f"digest:{user.id}:{day}", "digest", delivery_check(owner, now), day)
+        # Still retrying: not due to be sent (and expired) by a sender yet.
+        db.session.execute(update(Outbox).values(next_attempt_at=now + timedelta(hours=1)))
+        db.session.commit()
+        assert jobs.plan_digests() == 2
+    statuses = {(row.user_id, row.local_date): row.status for row in outbox(app)}
+    assert statuses == {
+        (berlin.id, date(2026, 11, 20)): OutboxStatus.EXPIRED,
+        (berlin.id, date(2026, 11, 21)): OutboxStatus.PENDING,
+        (kiritimati.id, date(2026, 11, 21)): OutboxStatus.EXPIRED,
+        (kiritimati.id, date(2026, 11, 22)): OutboxStatus.PENDING,
+    }
+
+
 def test_send_due_runs_one_pass_and_says_what_it_did(
     mail_app, smtp_server, runner, make_user, make_interview
 ):

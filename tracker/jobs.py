@@ -117,7 +117,9 @@ def plan_digests(now: datetime | None = None) -> int:
         db.session.commit()
         stored = outbox.enqueue_many(rows, now)
         if stored:
-            outbox.expire_past_digests(now, {row.user_id for row in rows if row.key in stored})
+            served = [row for row in rows if row.key in stored]
+            latest = max(row.local_date for row in served)
+            outbox.expire_past_digests(now, {row.user_id for row in served}, before=latest)
         db.session.commit()
         queued += len(stored)
     return queued

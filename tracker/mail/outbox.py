@@ -283,12 +283,16 @@ def reap_leases(now: datetime) -> int:
     return retried + failed
 
 
-def expire_past_digests(now: datetime, user_ids: Collection[int] | None = None) -> int:
+def expire_past_digests(
+    now: datetime, user_ids: Collection[int] | None = None, before: date | None = None
+) -> int:
     """Pending digests for a local day that is over: today's digest carries their items.
 
-    Every user's, or those of `user_ids`."""
+    Every user's, or those of `user_ids`. `before` may narrow the search to days before
+    it: a sweep passes the latest local date it just stored, no earlier than any of those
+    users' today, so it does not read back the digests it has just written."""
     # Local dates run at most one day ahead of UTC, so this bound finds every candidate.
-    latest = (now + timedelta(days=1)).date()
+    latest = before or (now + timedelta(days=1)).date()
     query = (
         select(Outbox.id, Outbox.local_date, User.timezone)
         .join(User, User.id == Outbox.user_id)
