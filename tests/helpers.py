@@ -2,9 +2,12 @@
 
 import html
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+
+from sqlalchemy import insert
 
 from tracker.db import db
+from tracker.models import FollowUp, FollowUpKind
 
 INTERVIEW_DEFAULTS = {
     "organisation": "Acme",
@@ -82,3 +85,23 @@ def cheap_password_hashing(monkeypatch) -> None:
 def utc(*args: int) -> datetime:
     """A UTC-aware datetime: utc(2026, 11, 25, 8, 0)."""
     return datetime(*args, tzinfo=UTC)
+
+
+def add_follow_ups(app, user, due: dict[str, date], status: str = "open") -> None:
+    """Follow-ups the user wrote themselves, by title, due on the given dates."""
+    with app.app_context():
+        db.session.execute(
+            insert(FollowUp),
+            [
+                {
+                    "user_id": user.id,
+                    "kind": FollowUpKind.MANUAL,
+                    "generated": False,
+                    "title": title,
+                    "due_on": due_on,
+                    "status": status,
+                }
+                for title, due_on in due.items()
+            ],
+        )
+        db.session.commit()

@@ -8,14 +8,13 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
-from helpers import utc
+from helpers import add_follow_ups, utc
 from maildata import meet, move_all, note, open_follow_ups, outbox, set_user
-from sqlalchemy import insert
 
 from tracker import jobs, tokens
 from tracker.agenda import DIGEST_ROWS
 from tracker.db import db
-from tracker.models import FollowUp, FollowUpKind, OutboxStatus
+from tracker.models import FollowUp, OutboxStatus
 
 BERLIN = "Europe/Berlin"
 
@@ -190,26 +189,6 @@ def test_the_digest_hour_follows_the_clocks_across_daylight_saving(
         sent_at += [moment] * (len(smtp_server.handler.received) - before)
         moment += timedelta(minutes=30)
     assert sent_at == [utc(2027, 3, 27, 7, 0), utc(2027, 3, 28, 6, 0)]
-
-
-def add_follow_ups(app, user, due: dict[str, date], status: str = "open") -> None:
-    """Follow-ups the user wrote themselves, by title, due on the given dates."""
-    with app.app_context():
-        db.session.execute(
-            insert(FollowUp),
-            [
-                {
-                    "user_id": user.id,
-                    "kind": FollowUpKind.MANUAL,
-                    "generated": False,
-                    "title": title,
-                    "due_on": due_on,
-                    "status": status,
-                }
-                for title, due_on in due.items()
-            ],
-        )
-        db.session.commit()
 
 
 def days_before(today: date, count: int, prefix: str = "Task") -> dict[str, date]:

@@ -9,11 +9,11 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from helpers import cheap_password_hashing, utc
+from helpers import add_follow_ups, cheap_password_hashing, utc
 from sqlalchemy import insert
 
 from tracker.db import db
-from tracker.models import Contact, FollowUp, FollowUpKind, Organisation
+from tracker.models import Contact, FollowUp, Organisation
 
 NOW = utc(2026, 11, 21, 9, 0)
 TODAY = date(2026, 11, 21)
@@ -34,21 +34,8 @@ def user(make_user, login):
 
 def follow_ups(app, user, days: list[int]) -> None:
     """Manual follow-ups due `days` from today, titled by their number."""
-    with app.app_context():
-        db.session.execute(
-            insert(FollowUp),
-            [
-                {
-                    "user_id": user.id,
-                    "kind": FollowUpKind.MANUAL,
-                    "generated": False,
-                    "title": f"Item {n:04d}",
-                    "due_on": TODAY + timedelta(days=day),
-                }
-                for n, day in enumerate(days)
-            ],
-        )
-        db.session.commit()
+    due = {f"Item {n:04d}": TODAY + timedelta(days=day) for n, day in enumerate(days)}
+    add_follow_ups(app, user, due)
 
 
 def contacts(app, user, count: int, name: str = "Person") -> None:
