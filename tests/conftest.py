@@ -177,6 +177,14 @@ def login(client):
 
 
 @pytest.fixture
+def user(make_user, login):
+    """A user in Europe/London, logged in on `client` (modules may define their own)."""
+    user = make_user(timezone="Europe/London")
+    login(user)
+    return user
+
+
+@pytest.fixture
 def make_interview(app):
     """Save an interview through the real use case; returns its id."""
 

@@ -38,13 +38,6 @@ def _cheap_hashing(monkeypatch):
     cheap_password_hashing(monkeypatch)
 
 
-@pytest.fixture
-def user(make_user, login):
-    user = make_user(timezone="Europe/London")
-    login(user)
-    return user
-
-
 def add_contact(user_id: int, name: str, organisation: str = "", title: str = "") -> Contact:
     contact = Contact(user_id=user_id, name=name)
     if organisation:

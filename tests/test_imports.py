@@ -41,13 +41,6 @@ def _cheap_hashing(monkeypatch):
     cheap_password_hashing(monkeypatch)
 
 
-@pytest.fixture
-def user(make_user, login):
-    user = make_user(timezone="Europe/London")
-    login(user)
-    return user
-
-
 def rows_of(data: bytes) -> list[Candidate]:
     table = read(data)
     return candidates(table, guess_mapping(table.columns))

@@ -308,13 +308,6 @@ def test_interest_outside_one_to_five_is_refused_by_the_database(app, make_user)
 # --- Through the form --------------------------------------------------------------------
 
 
-@pytest.fixture
-def user(make_user, login):
-    user = make_user(timezone="Europe/London")
-    login(user)
-    return user
-
-
 def test_the_form_logs_an_interview_with_several_people(client, app, user):
     response = client.post(
         "/interviews/new",

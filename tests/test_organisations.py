@@ -38,13 +38,6 @@ def _cheap_hashing(monkeypatch):
     cheap_password_hashing(monkeypatch)
 
 
-@pytest.fixture
-def user(make_user, login):
-    user = make_user(timezone="Europe/London")
-    login(user)
-    return user
-
-
 def organisation_id(app, name: str) -> int:
     with app.app_context():
         return db.session.execute(
