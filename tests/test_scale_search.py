@@ -45,6 +45,21 @@ def user(make_user):
     return make_user()
 
 
+def assert_planned_per_call(connection) -> None:
+    """A bulk load stays linear: the document writer's plan is never one cached while the
+    tables were small (a whole-table scan for every row written)."""
+    settings = connection.exec_driver_sql(
+        "SELECT proconfig FROM pg_proc WHERE oid = 'contact_search_write'::regproc"
+    ).scalar_one()
+    assert "plan_cache_mode=force_custom_plan" in (settings or [])
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_the_created_schema_plans_the_document_writer_per_call(app):
+    with app.app_context():
+        assert_planned_per_call(db.session.connection())
+
+
 @both_databases
 def test_the_index_follows_every_change(app, user):
     with app.app_context():
@@ -214,6 +229,7 @@ def test_the_migrations_build_the_index(database_url, tmp_path):
                 '"position" contact_search_position',
                 "organisation contact_search_organisation",
             }
+            assert_planned_per_call(connection)
         user_id = create_user("mulder@example.com", "correct horse battery staple", "UTC").id
         add(user_id, "Fox Mulder", "Federal Bureau", "Special Agent")
         db.session.commit()

@@ -106,8 +106,10 @@ POSTGRESQL_DDL = [
     # The contacts are locked first, and the documents read by the next statement, with
     # a snapshot taken after any wait: a job another transaction added and committed
     # meanwhile is in the document, instead of being overwritten by an older one.
+    # Planned at each call: a plan cached while the tables were small would scan them
+    # whole on every row of a bulk load (demo data, imports, restores), quadratic in rows.
     "CREATE OR REPLACE FUNCTION contact_search_write(ids integer[]) RETURNS void "
-    "LANGUAGE plpgsql AS $$ BEGIN "
+    "LANGUAGE plpgsql SET plan_cache_mode = force_custom_plan AS $$ BEGIN "
     "PERFORM 1 FROM contact WHERE id = ANY (ids) ORDER BY id FOR NO KEY UPDATE; "
     + POSTGRESQL_UPSERT.replace("IN (IDS)", "= ANY (ids)")
     + "; END $$",
