@@ -21,7 +21,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "lib"))
@@ -45,13 +45,12 @@ from common import (  # noqa: E402
     table,
     wait_for_http,
 )
-from delivery import SinkServer  # noqa: E402
-from sqlalchemy import insert  # noqa: E402
+from delivery import SinkServer, users_due  # noqa: E402
 
 from tracker import create_app  # noqa: E402
 from tracker.accounts import find_user_by_email  # noqa: E402
 from tracker.db import db  # noqa: E402
-from tracker.models import Contact, FollowUp, FollowUpKind, Outbox, User  # noqa: E402
+from tracker.models import Contact, Outbox  # noqa: E402
 
 EMAIL = "writer@example.com"
 T0 = datetime(2026, 11, 21, 7, 0, tzinfo=UTC)  # 08:00 in Berlin: the digests are due
@@ -66,35 +65,7 @@ def prepare(url: str, instance: Path, digests: int) -> list[int]:
         {"SECRET_KEY": SECRET_KEY, "SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(instance)}
     )
     with app.app_context():
-        ids = (
-            db.session.execute(
-                insert(User).returning(User.id, sort_by_parameter_order=True),
-                [
-                    {
-                        "email": f"due{n}@example.com",
-                        "password_hash": "x",
-                        "timezone": "Europe/Berlin",
-                    }
-                    for n in range(digests)
-                ],
-            )
-            .scalars()
-            .all()
-        )
-        db.session.execute(
-            insert(FollowUp),
-            [
-                {
-                    "user_id": user_id,
-                    "kind": FollowUpKind.MANUAL,
-                    "generated": False,
-                    "title": "Follow up",
-                    "due_on": date(2026, 11, 21),
-                }
-                for user_id in ids
-            ],
-        )
-        db.session.commit()
+        users_due(digests)
         writer = find_user_by_email(EMAIL)
         contacts = db.session.execute(
             db.select(Contact.id).filter_by(user_id=writer.id).order_by(Contact.id)
