@@ -8,11 +8,14 @@ worker's jobs do, to an SMTP server on 127.0.0.1 that accepts and discards (aios
 a process of its own so it does not share the interpreter with what is measured). Then,
 in the same run, a bare loop sends the very same stored messages with smtplib over one
 connection: the most a Python sender could do. Target: Keepwarm's throughput, sweep and
-sending together, at least 0.5 of the bare loop's.
+sending together as the worker runs them (side by side, each batch sent as it is
+stored), at least 0.5 of the bare loop's. Each part is also timed on its own, one after
+the other, to show where the time goes.
 """
 
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -119,6 +122,47 @@ def users_due(count: int) -> None:
     db.session.commit()
 
 
+def as_the_worker(app) -> tuple[int, str]:
+    """plan-digests and dispatch-outbox in two threads of one process, as the worker's
+    executor runs them: the sender sends each batch of digests as the sweep stores it.
+    The sender's pass is run again until the sweep has ended and nothing is left, as its
+    ticks would (without the wait between ticks)."""
+    planned: list[int] = []
+    reports: list[str] = []
+
+    def plan() -> None:
+        with app.app_context():
+            planned.append(jobs.plan_digests(T0))
+            db.session.remove()
+
+    planner = threading.Thread(target=plan)
+    planner.start()
+    with app.app_context():
+        while True:
+            finished = not planner.is_alive()
+            report = jobs.dispatch_outbox(T0)
+            if report != "nothing to send":
+                reports.append(report)
+            elif finished:
+                break
+            else:
+                time.sleep(0.01)
+        db.session.remove()
+    planner.join()
+    return planned[0], "; ".join(reports)
+
+
+def check(count: int, planned: int, delivered: int, report: str) -> None:
+    """Every digest planned, sent and recorded once."""
+    if planned != count or delivered != count:
+        sys.exit(f"planned {planned}, delivered {delivered}: {report}")
+    statuses = dict(
+        db.session.execute(db.select(Outbox.status, func.count()).group_by(Outbox.status)).all()
+    )
+    if statuses != {OutboxStatus.SENT: count}:
+        sys.exit(f"outbox: {statuses}")
+
+
 def measure(name: str, url: str, folder: Path, count: int, sink: SinkServer) -> str:
     print(f"-- {name}: {count:,} users with a digest due …", flush=True)
     empty_database(url)
@@ -136,19 +180,24 @@ def measure(name: str, url: str, folder: Path, count: int, sink: SinkServer) -> 
     )
     with app.app_context():
         users_due(count)
+        # One after the other first, to show what each part costs on its own.
         before = sink.count()
         started = time.perf_counter()
         planned = jobs.plan_digests(T0)
         swept = time.perf_counter()
         report = jobs.dispatch_outbox(T0)
         sent = time.perf_counter()
-        if planned != count or sink.count() - before != count:
-            sys.exit(f"planned {planned}, sent: {report}")
-        statuses = dict(
-            db.session.execute(db.select(Outbox.status, func.count()).group_by(Outbox.status)).all()
-        )
-        if statuses != {OutboxStatus.SENT: count}:
-            sys.exit(f"outbox: {statuses}")
+        check(count, planned, sink.count() - before, report)
+        db.session.execute(db.delete(Outbox))
+        db.session.commit()
+        db.session.remove()
+    # Then as the worker runs them: the target's figure.
+    before = sink.count()
+    began = time.perf_counter()
+    planned, report = as_the_worker(app)
+    together = time.perf_counter() - began
+    with app.app_context():
+        check(count, planned, sink.count() - before, report)
         messages = [
             (recipient, message.encode("utf-8"))
             for recipient, message in db.session.execute(
@@ -172,15 +221,15 @@ def measure(name: str, url: str, folder: Path, count: int, sink: SinkServer) -> 
 
     rate = {
         "bare": count / bare,
-        "both": count / (sent - started),
+        "both": count / together,
         "sweep": count / (swept - started),
         "send": count / (sent - swept),
     }
     rows = [
         ["bare smtplib loop, one connection (the limit)", bare, rate["bare"], 1.0, ""],
         [
-            "Keepwarm: digest sweep and outbox sending",
-            sent - started,
+            "Keepwarm: digest sweep and outbox sending, as the worker runs them",
+            together,
             rate["both"],
             rate["both"] / rate["bare"],
             "≥ 0.5",

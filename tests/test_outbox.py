@@ -14,7 +14,7 @@ from tracker import jobs
 from tracker.db import db
 from tracker.mail import outbox as box
 from tracker.mail.compose import delivery_check
-from tracker.mail.sender import dispatch
+from tracker.mail.sender import SWEEPS, dispatch
 from tracker.mail.transport import SMTPTransport, classify
 from tracker.models import OutboxStatus, User
 
@@ -287,3 +287,61 @@ def test_postgres_claim_skips_rows_locked_by_another_session(app, make_user):
 )
 def test_errors_are_classified_temporary_or_permanent(error, temporary):
     assert classify(error).temporary is temporary
+
+
+def test_a_sender_keeps_sending_while_a_sweep_stores_digests(mail_app, smtp_server, make_user):
+    """The worker runs the sweep and the sender side by side: a sender that finds nothing
+    due while a sweep runs waits for its next batch instead of returning until its next
+    tick, and returns once the sweep has ended and nothing is left."""
+    user = make_user("lee@example.com")
+    reports: list[str] = []
+
+    def store_one() -> None:
+        with mail_app.app_context():
+            box.enqueue_test_email(db.session.get(User, user.id))
+            db.session.commit()
+        SWEEPS.stored()
+
+    def sender() -> None:
+        reports.append(send(mail_app))
+
+    with SWEEPS.sweeping():
+        thread = threading.Thread(target=sender)
+        thread.start()
+        store_one()
+        smtp_server.wait_for(1)
+        assert thread.is_alive(), reports  # waiting for the sweep's next batch
+        store_one()
+        smtp_server.wait_for(2)
+        assert thread.is_alive(), reports
+    thread.join(10)
+    assert not thread.is_alive()
+    assert reports == ["2 sent"]
+    assert {row.status for row in outbox(mail_app)} == {OutboxStatus.SENT}
+
+
+def test_a_sweep_tells_the_sender_after_each_batch_it_stores(
+    mail_app, make_user, make_interview, monkeypatch
+):
+    monkeypatch.setattr(jobs, "SWEEP_BATCH", 2)
+    for n in range(5):
+        user = make_user(f"user{n}@example.com", timezone="Europe/Berlin")
+        meet(make_interview, user, "Acme", "Lee Park", held_on=date(2026, 11, 20))
+    before = SWEEPS.batches()
+    with mail_app.app_context():
+        assert jobs.plan_digests() == 5
+        assert jobs.plan_digests() == 0  # all served today: nothing stored, no one told
+    assert SWEEPS.batches() - before == 3
+
+
+def test_a_sender_with_no_sweep_running_returns_when_nothing_is_due(mail_app):
+    finished = threading.Event()
+
+    def sender() -> None:
+        send(mail_app)
+        finished.set()
+
+    thread = threading.Thread(target=sender)
+    thread.start()
+    assert finished.wait(5)
+    thread.join()

@@ -18,7 +18,7 @@ from . import agenda, pending_imports
 from .clock import utcnow
 from .db import db, reading
 from .mail import compose, outbox
-from .mail.sender import DispatchReport, dispatch
+from .mail.sender import SWEEPS, DispatchReport, dispatch
 from .models import FollowUp, FollowUpStatus, JobRun, Outbox, User
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,8 @@ def plan_digests(now: datetime | None = None) -> int:
     skipped without touching their follow-ups. Then SWEEP_BATCH users at a time: read and
     compose in a transaction that only reads (on SQLite it holds no write lock), then one
     short write stores their digests and expires any older ones still waiting (today's
-    digest carries their items).
+    digest carries their items). A sender running beside the sweep in this process (the
+    worker's) sends each batch as it is stored.
     """
     now = now or utcnow()
     horizon = (now.astimezone(ZoneInfo("Etc/GMT-14"))).date()
@@ -98,31 +99,36 @@ def plan_digests(now: datetime | None = None) -> int:
         local = now.astimezone(ZoneInfo(zone))
         if local.hour >= hour and (last is None or last < local.date()):
             due_now[user_id] = local.date()
-    queued = 0
     batches = [list(due_now)[i : i + SWEEP_BATCH] for i in range(0, len(due_now), SWEEP_BATCH)]
-    for batch in batches:
-        with reading():
-            users = db.session.execute(
-                select(User).where(User.id.in_(batch), User.digest_enabled.is_(True))
-            ).scalars()
-            wanted = [(user, due_now[user.id]) for user in users]
-            messages = compose_digests(wanted, now)
-            rows = [
-                outbox.Queued(
-                    user.id, user.email, digest_key(user.id, day), "digest", messages[user.id], day
-                )
-                for user, day in wanted
-                if user.id in messages
-            ]
-        db.session.commit()
-        stored = outbox.enqueue_many(rows, now)
-        if stored:
-            served = [row for row in rows if row.key in stored]
-            latest = max(row.local_date for row in served)
-            outbox.expire_past_digests(now, {row.user_id for row in served}, before=latest)
-        db.session.commit()
-        queued += len(stored)
-    return queued
+    with SWEEPS.sweeping():  # a sender in this process sends each batch as it is stored
+        return sum(_store_digests(batch, due_now, now) for batch in batches)
+
+
+def _store_digests(batch: list[int], due_now: dict[int, date], now: datetime) -> int:
+    """Compose and store the digests of one batch of users; how many were stored."""
+    with reading():
+        users = db.session.execute(
+            select(User).where(User.id.in_(batch), User.digest_enabled.is_(True))
+        ).scalars()
+        wanted = [(user, due_now[user.id]) for user in users]
+        messages = compose_digests(wanted, now)
+        rows = [
+            outbox.Queued(
+                user.id, user.email, digest_key(user.id, day), "digest", messages[user.id], day
+            )
+            for user, day in wanted
+            if user.id in messages
+        ]
+    db.session.commit()
+    stored = outbox.enqueue_many(rows, now)
+    if stored:
+        served = [row for row in rows if row.key in stored]
+        latest = max(row.local_date for row in served)
+        outbox.expire_past_digests(now, {row.user_id for row in served}, before=latest)
+    db.session.commit()
+    if stored:
+        SWEEPS.stored()
+    return len(stored)
 
 
 def dispatch_outbox(now: datetime | None = None, stop: threading.Event | None = None) -> str:

@@ -13,7 +13,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -34,6 +34,58 @@ RECORD_RETRY_SECONDS = 0.25
 # Rows claimed in one transaction. A stop request still waits for one message only; a
 # sender that dies leaves the untried rest leased, to be sent once the lease runs out.
 CLAIM_BATCH = 100
+# How long a sender waits for a running sweep's next batch before it looks again.
+SWEEP_WAIT_SECONDS = 0.5
+
+
+class Sweeps:
+    """Digest sweeps storing into the outbox in this process, for the sender to keep pace.
+
+    A sweep stores its digests a batch at a time. A sender that finds nothing due while a
+    sweep is still running waits for the next batch (`SWEEP_WAIT_SECONDS` at most, then
+    looks again) instead of returning until its next tick: the digests go out as they are
+    stored. The worker runs both jobs in one process; a sender with no sweep beside it
+    returns as soon as nothing is due.
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._running = 0
+        self._stored = 0
+
+    @contextlib.contextmanager
+    def sweeping(self) -> Iterator[None]:
+        with self._changed:
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._running -= 1
+                self._changed.notify_all()
+
+    def stored(self) -> None:
+        """A batch of digests was committed to the outbox."""
+        with self._changed:
+            self._stored += 1
+            self._changed.notify_all()
+
+    def batches(self) -> int:
+        """How many batches have been stored so far: read before claiming."""
+        with self._changed:
+            return self._stored
+
+    def wait_for_more(self, seen: int) -> bool:
+        """After a claim found nothing, made when `batches()` was `seen`: wait for another
+        batch. False when no sweep is running and nothing was stored since."""
+        with self._changed:
+            self._changed.wait_for(
+                lambda: self._stored != seen or not self._running, SWEEP_WAIT_SECONDS
+            )
+            return self._stored != seen or self._running > 0
+
+
+SWEEPS = Sweeps()
 
 
 @dataclass
@@ -159,7 +211,8 @@ def dispatch(
     transport: Transport | None = None,
     limit: int | None = None,
 ) -> DispatchReport:
-    """Send due rows until none is due, `limit` rows are handled or `stop` is set.
+    """Send due rows until none is due (nor being stored by a sweep in this process, see
+    Sweeps), `limit` rows are handled or `stop` is set.
 
     CLAIM_BATCH rows per claim; one SMTP connection and one database connection for the
     pass (no pool checkout, so no pre-ping, per message). A batch is given back when
@@ -179,8 +232,11 @@ def dispatch(
         while not stopping() and (limit is None or handled < limit):
             moment = now or utcnow()
             size = CLAIM_BATCH if limit is None else min(CLAIM_BATCH, limit - handled)
+            seen = SWEEPS.batches()
             count, to_send = claim_batch(connection, moment, size, report)
             if not count:
+                if limit is None and SWEEPS.wait_for_more(seen):
+                    continue
                 break
             handled += count
             claimed_at = time.monotonic()
