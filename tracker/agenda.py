@@ -6,7 +6,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import Select, and_, bindparam, case, func
+from sqlalchemy import Date, Select, and_, bindparam, case, func
 
 from . import drafts
 from .dates import short_date
@@ -37,12 +37,13 @@ class Agenda:
         return not (self.overdue or self.today or self.this_week or self.later)
 
 
-def open_in_section(user: User, section: str, today: date) -> Select:
+def open_in_section(user_id, section: str, today, week_end=None) -> Select:
     """The user's open follow-ups in one section of the agenda, soonest first.
 
-    Served by the (user, status, due) index: a range of it per section.
+    Served by the (user, status, due) index: a range of it per section. The user's id and
+    the dates are values or bound parameters.
     """
-    week_end = today + timedelta(days=7)
+    week_end = week_end if week_end is not None else today + timedelta(days=7)
     when = {
         "overdue": FollowUp.due_on < today,
         "today": FollowUp.due_on == today,
@@ -51,7 +52,7 @@ def open_in_section(user: User, section: str, today: date) -> Select:
     }[section]
     return (
         db.select(FollowUp)
-        .where(FollowUp.user_id == user.id, FollowUp.status == OPEN, when)
+        .where(FollowUp.user_id == user_id, FollowUp.status == OPEN, when)
         .options(
             db.joinedload(FollowUp.contact),
             db.joinedload(FollowUp.organisation),
@@ -59,6 +60,18 @@ def open_in_section(user: User, section: str, today: date) -> Select:
         )
         .order_by(FollowUp.due_on, FollowUp.due_time, FollowUp.id)
     )
+
+
+def _first_of_sections() -> dict[str, Select]:
+    """open_in_section's statements, built once with parameters for the user, the day,
+    the week's end and the number of rows: the home page runs all four every time."""
+    user_id = bindparam("user_id")
+    today = bindparam("today", type_=Date)
+    week_end = bindparam("week_end", type_=Date)
+    return {
+        section: open_in_section(user_id, section, today, week_end).limit(bindparam("rows"))
+        for section in SECTIONS
+    }
 
 
 def agenda(user: User, today: date, rows: int = HOME_ROWS) -> Agenda:
@@ -69,9 +82,14 @@ def agenda(user: User, today: date, rows: int = HOME_ROWS) -> Agenda:
     """
     shown: dict[str, list[FollowUp]] = {}
     more = set()
+    values = {
+        "user_id": user.id,
+        "today": today,
+        "week_end": today + timedelta(days=7),
+        "rows": rows + 1,
+    }
     for section in SECTIONS:
-        query = open_in_section(user, section, today).limit(rows + 1)
-        found = list(db.session.execute(query).scalars().unique())
+        found = list(db.session.execute(_FIRST_OF_SECTIONS[section], values).scalars().unique())
         shown[section] = found[:rows]
         if len(found) > rows:
             more.add(section)
@@ -82,6 +100,9 @@ def agenda(user: User, today: date, rows: int = HOME_ROWS) -> Agenda:
         later=shown["later"],
         more=frozenset(more),
     )
+
+
+_FIRST_OF_SECTIONS = _first_of_sections()
 
 
 # The navigation's badge counts on every page: its statements are built once, here, since
@@ -161,17 +182,18 @@ def describe(follow_ups: list[FollowUp], today: date) -> list[Item]:
             where_met = (
                 f"Met at the {stage} for {interview.role} on {short_date(interview.held_on, today)}"
             )
+        draft = drafts.draft(ctx, today) if f.contact else None
         items.append(
             Item(
                 follow_up=f,
                 reason=drafts.reason(ctx, today),
                 summary=drafts.summary(ctx),
-                mailto=drafts.mailto(ctx, today) if f.contact else None,
+                mailto=drafts.mailto(ctx.contact_email, *draft) if draft else None,
                 where_met=where_met,
                 last_note=last_notes.get(f.contact_id, "") if f.contact_id else "",
                 contact_name=ctx.contact_name,
                 organisation_name=organisation,
-                draft=drafts.draft(ctx, today) if f.contact else None,
+                draft=draft,
             )
         )
     return items

@@ -107,9 +107,8 @@ def draft(ctx: Context, today: date) -> tuple[str, str]:
     return subject, f"{hello}\n\n{text}\n\nBest regards,\n"
 
 
-def mailto(ctx: Context, today: date) -> str:
+def mailto(address: str, subject: str, body: str) -> str:
     """A `mailto:` link with subject and body, percent-encoded as UTF-8 (RFC 6068)."""
-    subject, body = draft(ctx, today)
     body = body.replace("\r\n", "\n").replace("\n", "\r\n")
-    address = quote(ctx.contact_email, safe="@+")
+    address = quote(address, safe="@+")
     return f"mailto:{address}?subject={quote(subject, safe='')}&body={quote(body, safe='')}"

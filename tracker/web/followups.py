@@ -56,7 +56,7 @@ def index():
         abort(404)
     today = _today()
     page = paginate(
-        agenda.open_in_section(current_user, section, today),
+        agenda.open_in_section(current_user.id, section, today),
         page_number(request.args.get("page")),
         current_app.config["PER_PAGE"],
     )
