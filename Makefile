@@ -50,15 +50,17 @@ test: lint
 	$(BIN)/python -m pytest -q
 	TEST_BACKEND=postgresql $(BIN)/python -m pytest -q
 
-# Every benchmark in bench/, one after another (figures recorded in bench/RESULTS.md).
+# Every benchmark in bench/, one after another (figures recorded in bench/RESULTS.md),
+# or those in BENCH.
 # The scale benchmarks also measure PostgreSQL in BENCH_POSTGRES_URL, a database they
 # empty first (created here when missing); bench/load.py drives the load with Debian's
 # wrk and hey, installed here when missing.
 BENCH_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/keepwarm_bench
 export BENCH_POSTGRES_URL
 
+BENCH ?= bench/*.py
 bench: $(VENV)/.installed-dev bench-tools
-	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	@for script in $(BENCH); do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 bench-tools:
 	@command -v wrk >/dev/null && command -v hey >/dev/null || \

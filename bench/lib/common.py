@@ -84,12 +84,15 @@ def table(headers: list[str], rows: list[list[object]]) -> str:
 
 
 def backends() -> list[tuple[str, str]]:
-    """(name, database URL) for each database to measure: SQLite, and PostgreSQL if given."""
+    """(name, database URL) for each database to measure: SQLite, and PostgreSQL if given.
+
+    BENCH_DATABASES=postgresql (or sqlite) measures only that one."""
     folder = Path(tempfile.mkdtemp(prefix="keepwarm-bench-"))
     found = [("SQLite", f"sqlite:///{folder / 'bench.sqlite3'}")]
     if POSTGRES:
         found.append(("PostgreSQL", POSTGRES))
-    return found
+    only = os.environ.get("BENCH_DATABASES", "sqlite,postgresql").lower().split(",")
+    return [(name, url) for name, url in found if name.lower() in only]
 
 
 def empty_database(url: str) -> None:
