@@ -3,8 +3,8 @@
 tests/test_contacts.py holds what a search finds; these tests hold that the index behind
 it follows every way a contact, a job or an organisation changes, that every plan of
 either database finds the same people in the same order, page after page, and that the
-database really searches the index (and, on PostgreSQL, reads in name order when many
-match).
+database really searches the index (and reads in name order when many match, unless
+they all sort late: then it collects and sorts them).
 """
 
 import re
@@ -135,7 +135,9 @@ def test_many_matches_are_read_in_name_order_and_find_the_same(app, user, monkey
         db.session.commit()
         terms = ("hooli", "engineer", "100%", "cy d", "zzz", 'pi"ed')
         few = {term: found(user.id, term) for term in terms}
-        monkeypatch.setattr(contacts, "FEW", 1)
+        # Every term that matches counts as many, and its first page as found early.
+        monkeypatch.setattr(contacts, "FEW", 0)
+        monkeypatch.setattr(contacts, "PAGE", 0)
         many = {term: found(user.id, term) for term in terms}
     assert few == many
     assert many["hooli"] == ["Amy Brook", "Bo Cheng", "Zed Abbott"]
@@ -302,8 +304,9 @@ def test_every_page_of_a_search_shows_the_right_people_in_order(app, user, login
 
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
-def test_both_postgresql_plans_find_the_same_people_in_the_same_order(app, user):
-    """Reading in name order, or collecting the matches and sorting them: the same list."""
+def test_every_postgresql_plan_finds_the_same_people_in_the_same_order(app, user, monkeypatch):
+    """Reading in name order, or collecting the matches and sorting them, as the planner
+    chooses or as tracker.contacts forces when they sort late: the same list."""
     walk = {"enable_bitmapscan": "off", "enable_seqscan": "off", "enable_sort": "off"}
     collect = {"enable_indexscan": "off"}
     with app.app_context():
@@ -311,17 +314,25 @@ def test_both_postgresql_plans_find_the_same_people_in_the_same_order(app, user)
         names = {i: document.split("\n", 1)[0] for i, document in documents.items()}
         for term in TERMS:
             found = {}
-            for way, settings in (("walk", walk), ("collect", collect)):
+            for way, settings, page in (
+                ("walk", walk, 0),
+                ("collect", collect, 0),
+                ("late", {}, 10**9),  # never a page among the first names: collected
+            ):
+                monkeypatch.setattr(contacts, "PAGE", page)
                 plan = postgresql_plan(term, user.id, **settings)
                 if way == "walk":
                     assert "Index Scan using contact_search_user_name" in plan, plan
                     assert "Sort" not in plan, plan
-                else:
+                elif way == "collect" or len(term) < 3:  # too short to collect
                     assert "Sort Key: contact_search.name" in plan, plan
+                else:
+                    assert "CTE Scan on hits" in plan and "Sort Key: hits.name" in plan, plan
                 query = contacts_query(user.id, term)
                 found[way] = [c.id for c in db.session.execute(query).all()]
                 db.session.rollback()
-            assert found["walk"] == found["collect"] == expected(documents, term, names), term
+            wanted = expected(documents, term, names)
+            assert found["walk"] == found["collect"] == found["late"] == wanted, term
 
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
@@ -362,3 +373,41 @@ def test_postgresql_reads_in_name_order_when_many_match(app, user):
         db.session.rollback()
         assert len(list(db.session.execute(contacts_query(user.id, "northwind")).scalars())) == 1000
         assert found(user.id, "zephyr") == ["Quincy Zephyr"]
+
+
+@both_databases
+def test_matches_that_sort_late_are_collected_not_read_in_name_order(app, user):
+    """Many matches, all after 2,200 names that do not match ("zoe" in a large account):
+    read in name order, every one of those names would be read before the first match.
+    They are collected through the trigram index and sorted. Matches spread from the
+    first names on are still read in name order: a page of them comes within the first
+    names read."""
+    with app.app_context():
+        rows = [{"user_id": user.id, "name": f"Aaron Early {n:04d}"} for n in range(2200)]
+        rows += [{"user_id": user.id, "name": f"Zoe Late {n:04d}"} for n in range(2100)]
+        db.session.execute(insert(Contact), rows)  # more than FEW match either term
+        db.session.commit()
+        if db.engine.dialect.name == "sqlite":
+            late = sqlite_plan("zoe", user.id)
+            assert "VIRTUAL TABLE INDEX 0:M" in late, late  # the matches, by MATCH
+            assert "USE TEMP B-TREE FOR ORDER BY" in late, late  # sorted, not read in order
+            early = sqlite_plan("early", user.id)
+            assert "INDEX ix_contact_user_name" in early, early  # read in name order
+            assert "TEMP B-TREE" not in early, early
+        else:
+            connection = db.session.connection()
+            connection.exec_driver_sql(f"ANALYZE contact, {TABLE}")
+            connection.exec_driver_sql(
+                "SELECT gin_clean_pending_list('contact_search_document_trgm')"
+            )
+            db.session.commit()
+            late = postgresql_plan("zoe", user.id)
+            assert "contact_search_user_name" not in late, late
+            assert "CTE Scan on hits" in late and "Sort Key: hits.name" in late, late
+            early = postgresql_plan("early", user.id)
+            assert "Index Scan using contact_search_user_name" in early, early
+            assert "Sort" not in early, early
+            db.session.rollback()
+        names = found(user.id, "zoe")
+        assert names == [f"Zoe Late {n:04d}" for n in range(2100)]
+        assert found(user.id, "early")[:2] == ["Aaron Early 0000", "Aaron Early 0001"]

@@ -8,12 +8,15 @@ line, so no match spans two of them (a search term holds no control characters).
 - SQLite: an FTS5 table with the trigram tokenizer, `contact_search`, kept current by
   triggers: every write updates it, whether it comes from a form, an import, a restore
   or a bulk insert. SQLite has no statistics to choose a plan by: tracker.contacts
-  counts the matches and chooses.
+  counts the matches, probes the first contacts in name order, and chooses.
 - PostgreSQL: a table `contact_search` (the contact's id, user, name and document) with
   a pg_trgm GIN index on the document and a B-tree in (user, name, id) order, kept
   current by triggers too. From its statistics PostgreSQL chooses between collecting the
   matches through the GIN index and sorting them (a rare term), and reading the user's
-  contacts in name order until the page is full (a term that matches thousands).
+  contacts in name order until the page is full (a term that matches thousands). Its
+  statistics cannot tell that a term's thousands of matches all sort late ("zoe"), so
+  tracker.contacts probes the first contacts in name order and, when they hold no page
+  of matches, has the matches collected (`postgresql_collected`).
 
 Neither is a model: the DDL below runs after `create_all` and in the migrations that
 added it, and `tracker.db.modelled` keeps these objects out of schema comparisons.
@@ -222,6 +225,46 @@ def postgresql_search(query: Select, user_id: int, pattern: str) -> Select:
     )
 
 
+def postgresql_collected(user_id: int, pattern: str) -> Select:
+    """The user's contacts whose document matches the ILIKE `pattern`, collected and sorted.
+
+    For terms whose matches the name-order read would reach late (tracker.contacts
+    decides): a MATERIALIZED CTE is planned on its own, so PostgreSQL gathers the matches
+    through the trigram index and sorts them by name, whatever it estimates for reading
+    the (user, name, id) index, an estimate that assumes matches spread over the names.
+    Rows of the search table's own copies of the id and name: joining contact would add
+    a lookup per match, and the triggers keep the copies current.
+    """
+    hits = (
+        db.select(SEARCH.c.contact_id.label("id"), SEARCH.c.name)
+        .where(SEARCH.c.user_id == user_id, SEARCH.c.document.ilike(pattern, escape="\\"))
+        .cte("hits")
+        .prefix_with("MATERIALIZED")
+    )
+    return db.select(hits.c.id, hits.c.name).order_by(hits.c.name, hits.c.id)
+
+
+def early_matches(user_id: int, pattern: str, among: int) -> int:
+    """How many of the user's first `among` contacts in name order match the LIKE `pattern`.
+
+    Reads `among` rows of the (user, name) index, testing each one's document: a bounded
+    probe of what reading the whole list in name order would meet first.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        statement = (
+            "SELECT count(*) FROM (SELECT document FROM contact_search WHERE user_id = :user_id "
+            "ORDER BY name, contact_id LIMIT :among) AS probe WHERE document ILIKE :search_pattern"
+        )
+    else:
+        statement = (
+            "SELECT count(*) FROM (SELECT id FROM contact WHERE user_id = :user_id "  # noqa: S608  # nosec B608 - constants only
+            "ORDER BY name, id LIMIT :among) AS contact WHERE " + _SQLITE_DOCUMENT_HAS
+        )
+    return db.session.execute(
+        text(statement), {"user_id": user_id, "among": among, "search_pattern": pattern}
+    ).scalar_one()
+
+
 def sqlite_matches(term: str) -> TextualSelect:
     """Ids of contacts whose document contains `term` (SQLite), as a subquery."""
     return (
@@ -248,10 +291,13 @@ def sqlite_document_has(pattern: str) -> TextClause:
     `document || ''` is an expression FTS5 cannot plan for: the row is fetched by rowid
     and tested, instead of the whole MATCH being run once per contact.
     """
-    return text(
-        "EXISTS (SELECT 1 FROM contact_search WHERE contact_search.rowid = contact.id "
-        "AND (contact_search.document || '') LIKE :search_pattern ESCAPE '\\')"
-    ).bindparams(search_pattern=pattern)
+    return text(_SQLITE_DOCUMENT_HAS).bindparams(search_pattern=pattern)
+
+
+_SQLITE_DOCUMENT_HAS = (
+    "EXISTS (SELECT 1 FROM contact_search WHERE contact_search.rowid = contact.id "
+    "AND (contact_search.document || '') LIKE :search_pattern ESCAPE '\\')"
+)
 
 
 def _phrase(term: str) -> str:
