@@ -5,7 +5,6 @@ from pathlib import Path
 
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
-from markupsafe import Markup
 
 from . import config, db, feed, security
 from .clock import clock_from_environment, local_today
@@ -87,22 +86,16 @@ def _register_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def inject_helpers() -> dict:
-        from .forms import OUTCOME_LABELS, ROLE_LABELS, STAGE_LABELS
+        from .forms import INTERACTION_LABELS, OUTCOME_LABELS, ROLE_LABELS, STAGE_LABELS
 
         return {
             "today": today,
             "stage_labels": STAGE_LABELS,
             "outcome_labels": OUTCOME_LABELS,
             "role_labels": ROLE_LABELS,
+            "interaction_labels": INTERACTION_LABELS,
         }
 
-    # The <option>s of "How you reached out", rendered once: every follow-up repeats them.
-    from .forms import INTERACTION_LABELS
-
-    app.jinja_env.globals["interaction_options"] = Markup("").join(
-        Markup('<option value="{}">{}</option>').format(kind.value, label)
-        for kind, label in INTERACTION_LABELS.items()
-    )
     app.jinja_env.filters["short_date"] = lambda d: short_date(d, today())
     app.jinja_env.filters["relative_day"] = lambda d: relative_day(d, today())
     app.jinja_env.filters["overdue_words"] = lambda d: overdue_words(d, today())
