@@ -7,6 +7,7 @@ from datetime import date
 
 import pytest
 from flask.testing import FlaskClient
+from helpers import cheap_password_hashing
 from itsdangerous import URLSafeTimedSerializer
 from logcheck import (  # the run's logs hold no password or token (tests/logcheck.py)
     pytest_sessionfinish,  # noqa: F401
@@ -135,6 +136,14 @@ def app(database_url, tmp_path):
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _cheap_password_hashing(request, monkeypatch) -> None:
+    """argon2 at its real cost takes about 0.1 s per hash and per login: tests run with a
+    cheap hasher, but for those marked `real_password_hashing` (the hashing itself)."""
+    if request.node.get_closest_marker("real_password_hashing") is None:
+        cheap_password_hashing(monkeypatch)
 
 
 @pytest.fixture

@@ -62,6 +62,7 @@ def test_the_shipped_list_is_loaded_and_has_no_short_entries():
     assert all(len(word) >= accounts.MIN_PASSWORD_LENGTH for word in words)
 
 
+@pytest.mark.real_password_hashing
 def test_hashes_are_argon2id_with_the_asvs_parameters():
     hashed = hash_password("a long enough passphrase")
     assert hashed.startswith(ARGON2ID_DEFAULTS)
@@ -106,6 +107,7 @@ def test_unknown_account_or_broken_hash_is_simply_a_failure(app, make_user):
         assert not check_password(stored, "correct horse battery staple")
 
 
+@pytest.mark.real_password_hashing
 def test_a_hash_with_weaker_parameters_is_upgraded_at_login(app, make_user):
     password = "upgrade me please"
     user = make_user(password=password)

@@ -8,7 +8,7 @@ from email.policy import default as default_policy
 from urllib.parse import urlsplit
 
 import pytest
-from helpers import cheap_password_hashing, field_error, row_counts
+from helpers import field_error, row_counts
 
 from tracker import jobs, reset, twofactor
 from tracker.db import db
@@ -20,11 +20,6 @@ NEW_PASSWORD = "a brand new passphrase"
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 BASE_URL = "https://keepwarm.example"
 SENT = "If an account uses that address, an email with a link"
-
-
-@pytest.fixture(autouse=True)
-def cheap_hashes(monkeypatch):
-    cheap_password_hashing(monkeypatch)
 
 
 @pytest.fixture

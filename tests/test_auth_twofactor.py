@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pyotp
 import pytest
-from helpers import cheap_password_hashing, field_error
+from helpers import field_error
 
 from tracker import twofactor
 from tracker.db import db
@@ -50,11 +50,6 @@ def turn_on(app, client) -> tuple[str, list[str]]:
     assert response.status_code == 200, response.get_data(as_text=True)
     codes = re.findall(r"<li><code>([a-z2-7-]+)</code></li>", response.get_data(as_text=True))
     return secret, codes
-
-
-@pytest.fixture(autouse=True)
-def cheap_hashes(monkeypatch):
-    cheap_password_hashing(monkeypatch)
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ refused for a non-empty one, and bad files refused with nothing changed."""
 import json
 
 import pytest
-from helpers import cheap_password_hashing, row_counts
+from helpers import row_counts
 from transfer_helpers import build_network, notice, upload
 
 from tracker import backup
@@ -13,11 +13,6 @@ from tracker.models import User
 
 both_databases = pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
 TABLES = [model.__tablename__ for model in backup.MODELS]
-
-
-@pytest.fixture(autouse=True)
-def _cheap_hashing(monkeypatch):
-    cheap_password_hashing(monkeypatch)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from helpers import cheap_password_hashing
 
 from tracker.accounts import check_password, find_user_by_email
 from tracker.db import db
@@ -19,11 +18,6 @@ from tracker.models import (
 )
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def _cheap_hashing(monkeypatch):
-    cheap_password_hashing(monkeypatch)
 
 
 @pytest.fixture

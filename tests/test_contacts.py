@@ -5,7 +5,6 @@ from datetime import date
 
 import pytest
 from helpers import (
-    cheap_password_hashing,
     field_error,
     field_value,
     row_counts,
@@ -31,11 +30,6 @@ from tracker.models import (
 from tracker.organisations import find_or_create_organisation, summarise
 
 both_databases = pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
-
-
-@pytest.fixture(autouse=True)
-def _cheap_hashing(monkeypatch):
-    cheap_password_hashing(monkeypatch)
 
 
 def add_contact(user_id: int, name: str, organisation: str = "", title: str = "") -> Contact:

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import vobject
-from helpers import cheap_password_hashing
 from hypothesis import given
 from hypothesis import strategies as st
 from icalendar import Calendar
@@ -31,11 +30,6 @@ DOWNLOADS = {
     "/export/follow-ups.ics": ("text/calendar", ".ics"),
     "/export/backup.json": ("application/json", ".json"),
 }
-
-
-@pytest.fixture(autouse=True)
-def _cheap_hashing(monkeypatch):
-    cheap_password_hashing(monkeypatch)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from helpers import cheap_password_hashing, row_counts
+from helpers import row_counts
 from sqlalchemy.exc import OperationalError
 from transfer_helpers import (
     connections_of,
@@ -34,11 +34,6 @@ from tracker.models import Contact, Organisation, PendingImport, Position, User
 
 SAMPLE = Path(__file__).parent / "data" / "linkedin_connections.csv"
 both_databases = pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
-
-
-@pytest.fixture(autouse=True)
-def _cheap_hashing(monkeypatch):
-    cheap_password_hashing(monkeypatch)
 
 
 def rows_of(data: bytes) -> list[Candidate]:

@@ -5,7 +5,6 @@ from datetime import date, time
 
 import pytest
 from helpers import (
-    cheap_password_hashing,
     field_error,
     field_value,
     interview_form,
@@ -34,11 +33,6 @@ from tracker.models import (
 from tracker.organisations import find_or_create_organisation
 
 both_databases = pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
-
-
-@pytest.fixture(autouse=True)
-def _cheap_hashing(monkeypatch):
-    cheap_password_hashing(monkeypatch)
 
 
 def interview_input(organisation: str = "Acme", people: list[PersonInput] = (), **fields):

@@ -3,7 +3,6 @@
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
-from helpers import cheap_password_hashing
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, StatementError
 
@@ -25,11 +24,6 @@ from tracker.models import (
 )
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
-
-
-@pytest.fixture(autouse=True)
-def _cheap_hashing(monkeypatch):
-    cheap_password_hashing(monkeypatch)
 
 
 # Tables whose rows all belong to one user, directly or through a parent.

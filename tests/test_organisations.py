@@ -3,7 +3,7 @@
 from datetime import date
 
 import pytest
-from helpers import cheap_password_hashing, field_error, field_value, row_counts, textarea_value
+from helpers import field_error, field_value, row_counts, textarea_value
 
 from tracker.contacts import record_move
 from tracker.db import db
@@ -31,11 +31,6 @@ from tracker.organisations import (
 )
 
 both_databases = pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
-
-
-@pytest.fixture(autouse=True)
-def _cheap_hashing(monkeypatch):
-    cheap_password_hashing(monkeypatch)
 
 
 def organisation_id(app, name: str) -> int:

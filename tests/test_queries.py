@@ -10,7 +10,6 @@ import re
 from contextlib import contextmanager
 
 import pytest
-from helpers import cheap_password_hashing
 from scale_data import NOW, fill
 from sqlalchemy import event
 
@@ -23,7 +22,6 @@ MOST = 25
 
 @pytest.fixture(autouse=True)
 def _setup(app, monkeypatch):
-    cheap_password_hashing(monkeypatch)
     app.config["NOW"] = NOW
 
 

@@ -4,7 +4,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from helpers import cheap_password_hashing, utc
+from helpers import utc
 from sqlalchemy import func
 
 from tracker.accounts import find_user_by_email
@@ -26,7 +26,6 @@ NOW = utc(2026, 11, 21, 9, 0)
 
 @pytest.fixture(autouse=True)
 def _setup(app, monkeypatch):
-    cheap_password_hashing(monkeypatch)
     app.config["NOW"] = NOW
 
 

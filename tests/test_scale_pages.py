@@ -9,7 +9,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from helpers import add_follow_ups, cheap_password_hashing, utc
+from helpers import add_follow_ups, utc
 from sqlalchemy import insert
 
 from tracker.db import db
@@ -21,7 +21,6 @@ TODAY = date(2026, 11, 21)
 
 @pytest.fixture(autouse=True)
 def _setup(app, monkeypatch):
-    cheap_password_hashing(monkeypatch)
     app.config["NOW"] = NOW
 
 

@@ -9,7 +9,6 @@ an index for every table (it still scans sequentially when no index can serve).
 import re
 
 import pytest
-from helpers import cheap_password_hashing
 from scale_data import NOW, fill
 from sqlalchemy import event
 
@@ -41,7 +40,6 @@ def reads_a_whole_table(line: str) -> bool:
 
 @pytest.fixture(autouse=True)
 def _setup(app, monkeypatch):
-    cheap_password_hashing(monkeypatch)
     app.config["NOW"] = NOW
 
 

@@ -7,7 +7,7 @@ blocked would log a console error. Neither happens.
 """
 
 import pytest
-from helpers import cheap_password_hashing, utc
+from helpers import utc
 from security.payloads import PAYLOADS, fill_account, shown_pages
 
 from .conftest import PASSWORD
@@ -52,7 +52,6 @@ def test_the_listeners_hear_a_script_that_runs(live_server, watched):
 
 
 def test_no_page_showing_the_payloads_runs_a_script(app, monkeypatch, make_user, login, watched):
-    cheap_password_hashing(monkeypatch)
     app.config["NOW"] = utc(2026, 11, 20, 6, 0)
     user = make_user("pat@example.com")
     client = login(user)

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from helpers import cheap_password_hashing, field_error
+from helpers import field_error
 
 from tracker.accounts import record_login_failure
 from tracker.db import db
@@ -15,11 +15,6 @@ PASSWORD = "correct horse battery staple"  # the make_user default in tests/conf
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 # Tables whose rows belong to a user through a parent row rather than a user_id.
 THROUGH = {"position": ("contact_id", Contact), "participant": ("interview_id", Interview)}
-
-
-@pytest.fixture(autouse=True)
-def cheap_hashes(monkeypatch):
-    cheap_password_hashing(monkeypatch)
 
 
 @pytest.fixture

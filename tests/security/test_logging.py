@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from helpers import cheap_password_hashing
 
 from tracker.db import db
 from tracker.models import User
@@ -24,11 +23,6 @@ from .walk import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
 AUTH, ACCESS = "keepwarm.auth", "keepwarm.access"
-
-
-@pytest.fixture(autouse=True)
-def cheap_hashes(monkeypatch):
-    cheap_password_hashing(monkeypatch)
 
 
 @pytest.fixture

@@ -4,8 +4,7 @@ through the real forms. (The policy itself is proven in tests/test_accounts.py.)
 
 import re
 
-import pytest
-from helpers import cheap_password_hashing, field_error
+from helpers import field_error
 
 from tracker import reset
 from tracker.accounts import MAX_PASSWORD_LENGTH
@@ -14,12 +13,6 @@ from tracker.models import Outbox
 
 from .payloads import Elements
 from .walk import PASSWORD
-
-
-@pytest.fixture(autouse=True)
-def cheap_hashes(monkeypatch):
-    cheap_password_hashing(monkeypatch)
-
 
 LONG = "".join(f"{i:04d} kettle " for i in range(200))[:1000]
 

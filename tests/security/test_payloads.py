@@ -14,7 +14,7 @@ import icalendar
 import pytest
 import vobject
 from calendar_checks import byte_checked, unescape
-from helpers import cheap_password_hashing, utc
+from helpers import utc
 
 from tracker import feed, jobs
 from tracker.db import db
@@ -48,11 +48,6 @@ EXPECTED_HEADERS = {
 CALENDAR_COMPONENTS = {"VCALENDAR", "VTIMEZONE", "STANDARD", "DAYLIGHT", "VEVENT", "VALARM"}
 INJECTED_PROPERTIES = {"X-INJECTED", "ATTENDEE"}
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-@pytest.fixture(autouse=True)
-def cheap_hashes(monkeypatch):
-    cheap_password_hashing(monkeypatch)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ session; every way a session ends (logout, password change, reset, deletion) is 
 test_auth.py, test_auth_reset.py and test_account_deletion.py."""
 
 import pyotp
-from helpers import cheap_password_hashing
 
 from tracker import twofactor
 from tracker.db import db
@@ -29,7 +28,6 @@ def test_no_remember_me_and_no_lasting_cookie(app, client, make_user):
 
 
 def test_the_two_step_login_starts_a_fresh_session(app, client, make_user, monkeypatch):
-    cheap_password_hashing(monkeypatch)
     user = make_user("lee@example.com")
     with app.app_context():
         stored = db.session.get(User, user.id)
