@@ -11,7 +11,8 @@ from playwright.sync_api import expect
 from tracker.db import db
 from tracker.models import Contact, FollowUp, Interview, Organisation
 
-pytestmark = pytest.mark.browser
+# What a page looks like, and what it runs, does not depend on the database: one pass.
+pytestmark = [pytest.mark.browser, pytest.mark.parametrize("backend", ["sqlite"], indirect=True)]
 
 # Interactive controls that are visible but have no visible <label> naming them.
 UNLABELLED = """() => [...document.querySelectorAll("input, select, textarea")]

@@ -12,7 +12,8 @@ from security.payloads import PAYLOADS, fill_account, shown_pages
 
 from .conftest import PASSWORD
 
-pytestmark = pytest.mark.browser
+# What a page looks like, and what it runs, does not depend on the database: one pass.
+pytestmark = [pytest.mark.browser, pytest.mark.parametrize("backend", ["sqlite"], indirect=True)]
 DOWNLOADS = (".ics", ".csv", ".vcf", ".json", "/healthz")
 # The payloads that could run in a page; the corpus's others (line breaks, NUL, calendar
 # and spreadsheet tricks) are about other formats: tests/security/test_payloads.py.

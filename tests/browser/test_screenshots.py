@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-pytestmark = pytest.mark.browser
+# What a page looks like, and what it runs, does not depend on the database: one pass.
+pytestmark = [pytest.mark.browser, pytest.mark.parametrize("backend", ["sqlite"], indirect=True)]
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
