@@ -5,6 +5,7 @@ expires after 14 days, cannot be used for another follow-up or action, and does
 nothing once the follow-up has changed (a second click finds the revision moved on).
 """
 
+import functools
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -32,8 +33,14 @@ def _serializer(salt: str) -> URLSafeTimedSerializer:
     """Signs with SECRET_KEY; links signed with one of SECRET_KEY_FALLBACKS still read."""
     config = current_app.config
     # itsdangerous signs with the last key and checks with every one.
-    keys = [*(config.get("SECRET_KEY_FALLBACKS") or []), config["SECRET_KEY"]]
-    return URLSafeTimedSerializer(keys, salt=salt)
+    keys = (*(config.get("SECRET_KEY_FALLBACKS") or []), config["SECRET_KEY"])
+    return _serializer_for(keys, salt)
+
+
+@functools.lru_cache(maxsize=32)
+def _serializer_for(keys: tuple[str, ...], salt: str) -> URLSafeTimedSerializer:
+    """One serializer per keys and salt: a digest sweep signs four links per email."""
+    return URLSafeTimedSerializer(list(keys), salt=salt)
 
 
 def _now() -> float:
