@@ -124,7 +124,7 @@ def _matching(user_id: int, term: str) -> ColumnElement[bool]:
 
 def _read_in_name_order(user_id: int, pattern: str) -> bool:
     """Whether the first PROBE contacts in name order hold a page of matches (see PROBE)."""
-    return search_index.early_matches(user_id, pattern, among=PROBE) >= PAGE
+    return search_index.early_matches(user_id, pattern, among=PROBE, up_to=PAGE) >= PAGE
 
 
 def _sqlite_matching(user_id: int, term: str, pattern: str) -> ColumnElement[bool]:

@@ -244,25 +244,28 @@ def postgresql_collected(user_id: int, pattern: str) -> Select:
     return db.select(hits.c.id, hits.c.name).order_by(hits.c.name, hits.c.id)
 
 
-def early_matches(user_id: int, pattern: str, among: int) -> int:
-    """How many of the user's first `among` contacts in name order match the LIKE `pattern`.
+def early_matches(user_id: int, pattern: str, among: int, up_to: int) -> int:
+    """How many of the user's first `among` contacts in name order match the LIKE `pattern`,
+    counting no further than `up_to`.
 
-    Reads `among` rows of the (user, name) index, testing each one's document: a bounded
-    probe of what reading the whole list in name order would meet first.
+    Reads at most `among` rows of the (user, name) index, testing each one's document,
+    and stops at the `up_to`-th match: a bounded probe of what reading the whole list in
+    name order would meet first.
     """
     if db.session.get_bind().dialect.name == "postgresql":
         statement = (
-            "SELECT count(*) FROM (SELECT document FROM contact_search WHERE user_id = :user_id "
-            "ORDER BY name, contact_id LIMIT :among) AS probe WHERE document ILIKE :search_pattern"
+            "SELECT count(*) FROM (SELECT 1 FROM (SELECT document FROM contact_search "
+            "WHERE user_id = :user_id ORDER BY name, contact_id LIMIT :among) AS probe "
+            "WHERE document ILIKE :search_pattern LIMIT :up_to) AS found"
         )
     else:
         statement = (
-            "SELECT count(*) FROM (SELECT id FROM contact WHERE user_id = :user_id "  # noqa: S608  # nosec B608 - constants only
-            "ORDER BY name, id LIMIT :among) AS contact WHERE " + _SQLITE_DOCUMENT_HAS
+            "SELECT count(*) FROM (SELECT 1 FROM (SELECT id FROM contact "  # noqa: S608  # nosec B608 - constants only
+            "WHERE user_id = :user_id ORDER BY name, id LIMIT :among) AS contact "
+            "WHERE " + _SQLITE_DOCUMENT_HAS + " LIMIT :up_to) AS found"
         )
-    return db.session.execute(
-        text(statement), {"user_id": user_id, "among": among, "search_pattern": pattern}
-    ).scalar_one()
+    parameters = {"user_id": user_id, "among": among, "search_pattern": pattern, "up_to": up_to}
+    return db.session.execute(text(statement), parameters).scalar_one()
 
 
 def sqlite_matches(term: str) -> TextualSelect:
