@@ -1,5 +1,6 @@
 """The outbox against a real SMTP server: retries, failures, leases, expiry, cancellation."""
 
+import os
 import smtplib
 import threading
 from datetime import date, timedelta
@@ -10,7 +11,7 @@ import pytest
 from helpers import utc
 from maildata import meet, move_all, outbox, set_user
 
-from tracker import jobs
+from tracker import jobs, sweeper
 from tracker.db import db
 from tracker.mail import outbox as box
 from tracker.mail.compose import delivery_check
@@ -345,3 +346,37 @@ def test_a_sender_with_no_sweep_running_returns_when_nothing_is_due(mail_app):
     thread.start()
     assert finished.wait(5)
     thread.join()
+
+
+def test_a_large_sweep_composes_in_a_child_process(
+    mail_app, smtp_server, make_user, make_interview, monkeypatch
+):
+    """Composing computes: a large sweep does it in a process of its own, so that the
+    worker's sender keeps a core. The digests are the same; each Message-ID names the
+    process that composed it (the standard library puts its pid in)."""
+    monkeypatch.setattr(jobs, "SWEEP_BATCH", 2)
+    monkeypatch.setattr(sweeper, "CHILD_FROM_USERS", 3)
+    for n in range(5):
+        user = make_user(f"user{n}@example.com", timezone="Europe/Berlin")
+        meet(make_interview, user, "Acme", "Lee Park", held_on=date(2026, 11, 20))
+    before = SWEEPS.batches()
+    with mail_app.app_context():
+        assert jobs.plan_digests() == 5
+        assert jobs.plan_digests() == 0  # in the child too: everyone is served today
+    assert SWEEPS.batches() - before == 3  # the sender was told of each batch
+    rows = outbox(mail_app)
+    assert len(rows) == 5 and {row.kind for row in rows} == {"digest"}
+    pids = {int(row.message_id.strip("<>").split(".")[1]) for row in rows}
+    assert len(pids) == 1 and os.getpid() not in pids
+    assert send(mail_app) == "5 sent"
+    [message, *_] = smtp_server.messages()
+    assert message["Subject"] == "1 follow-up due today"
+    assert "Lee Park" in message.get_body(("plain",)).get_content()
+
+
+def test_settings_that_cannot_cross_to_a_child_process_are_left_behind(mail_app):
+    mail_app.config["NOW"] = lambda: T0  # a running clock: the child starts its own
+    settings = sweeper.portable_settings(mail_app.config)
+    assert "NOW" not in settings
+    assert settings["SQLALCHEMY_DATABASE_URI"] == mail_app.config["SQLALCHEMY_DATABASE_URI"]
+    assert settings["SECRET_KEY"] == mail_app.config["SECRET_KEY"]

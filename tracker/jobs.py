@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from . import agenda, pending_imports
+from . import agenda, pending_imports, sweeper
 from .clock import utcnow
 from .db import db, reading
 from .mail import compose, outbox
@@ -71,7 +71,8 @@ def plan_digests(now: datetime | None = None) -> int:
     compose in a transaction that only reads (on SQLite it holds no write lock), then one
     short write stores their digests and expires any older ones still waiting (today's
     digest carries their items). A sender running beside the sweep in this process (the
-    worker's) sends each batch as it is stored.
+    worker's) sends each batch as it is stored; a large sweep composes in a child process
+    so that the sender keeps a core of its own (tracker/sweeper.py).
     """
     now = now or utcnow()
     horizon = (now.astimezone(ZoneInfo("Etc/GMT-14"))).date()
@@ -101,10 +102,19 @@ def plan_digests(now: datetime | None = None) -> int:
             due_now[user_id] = local.date()
     batches = [list(due_now)[i : i + SWEEP_BATCH] for i in range(0, len(due_now), SWEEP_BATCH)]
     with SWEEPS.sweeping():  # a sender in this process sends each batch as it is stored
-        return sum(_store_digests(batch, due_now, now) for batch in batches)
+        if len(due_now) >= sweeper.CHILD_FROM_USERS:
+            return sweeper.store_in_child(batches, due_now, now, SWEEPS.stored)
+        return sum(_stored_here(batch, due_now, now) for batch in batches)
 
 
-def _store_digests(batch: list[int], due_now: dict[int, date], now: datetime) -> int:
+def _stored_here(batch: list[int], due_now: dict[int, date], now: datetime) -> int:
+    count = store_digests(batch, due_now, now)
+    if count:
+        SWEEPS.stored()
+    return count
+
+
+def store_digests(batch: list[int], due_now: dict[int, date], now: datetime) -> int:
     """Compose and store the digests of one batch of users; how many were stored."""
     with reading():
         users = db.session.execute(
@@ -126,8 +136,6 @@ def _store_digests(batch: list[int], due_now: dict[int, date], now: datetime) ->
         latest = max(row.local_date for row in served)
         outbox.expire_past_digests(now, {row.user_id for row in served}, before=latest)
     db.session.commit()
-    if stored:
-        SWEEPS.stored()
     return len(stored)
 
 

@@ -148,10 +148,15 @@ def claim_batch(
 
 
 def send_one(
-    claimed: outbox.Claim, transport: Transport, connection: Connection, sender: str
+    claimed: outbox.Claim,
+    transport: Transport,
+    connection: Connection,
+    sender: str,
+    recorder: Connection | None = None,
 ) -> str:
     """Deliver one claimed row from the envelope `sender` and record the outcome; returns
-    the outcome's name."""
+    the outcome's name. `recorder`, a connection in autocommit mode, records a delivery
+    in one round trip: marking it sent is a single UPDATE."""
     envelope = Envelope(
         sender=sender,
         recipient=claimed.recipient,
@@ -167,7 +172,7 @@ def send_one(
             )
         log.warning("outbox %s attempt %s: %s", claimed.id, claimed.attempts, error)
         return "retrying" if status is OutboxStatus.PENDING else "failed"
-    if not _record_sent(claimed, connection):
+    if not _record_sent(claimed, recorder or connection):
         # Our lease ran out and another sender took the row: it is theirs to record.
         log.warning("outbox %s was sent after its lease ran out", claimed.id)
     return "sent"
@@ -214,8 +219,9 @@ def dispatch(
     """Send due rows until none is due (nor being stored by a sweep in this process, see
     Sweeps), `limit` rows are handled or `stop` is set.
 
-    CLAIM_BATCH rows per claim; one SMTP connection and one database connection for the
-    pass (no pool checkout, so no pre-ping, per message). A batch is given back when
+    CLAIM_BATCH rows per claim; one SMTP connection and two database connections for the
+    pass (no pool checkout, so no pre-ping, per message): one claims in transactions, the
+    other records each delivery as it happens. A batch is given back when
     half its lease is used, so no row is sent after another sender could take it.
     """
     transport = transport or from_config(current_app.config, current_app.instance_path)
@@ -228,7 +234,11 @@ def dispatch(
         return stop is not None and stop.is_set()
 
     keep = getattr(transport, "kept_open", contextlib.nullcontext)
-    with keep(), db.engine.connect() as connection:
+    with (
+        keep(),
+        db.engine.connect() as connection,
+        db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as recorder,
+    ):
         while not stopping() and (limit is None or handled < limit):
             moment = now or utcnow()
             size = CLAIM_BATCH if limit is None else min(CLAIM_BATCH, limit - handled)
@@ -248,7 +258,7 @@ def dispatch(
                     if stopping() or late:
                         break
                     in_hand += 1
-                    report.add(send_one(claimed, transport, connection, sender))
+                    report.add(send_one(claimed, transport, connection, sender, recorder))
             finally:
                 if in_hand < len(to_send):
                     _give_back(to_send[in_hand:], connection)
