@@ -12,6 +12,7 @@ import email
 import socket
 import threading
 import time
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.policy import default as default_policy
 
@@ -36,6 +37,8 @@ class Recorder:
         self.stall_at: int | None = None
         self.stalled = threading.Event()
         self.release = threading.Event()
+        # Called with the count accepted so far as each message arrives whole.
+        self.on_arrival: Callable[[int], None] | None = None
         self._lock = threading.Lock()
 
     async def handle_DATA(self, server, session, envelope) -> str:
@@ -52,6 +55,8 @@ class Recorder:
         if mode == "drop":
             server.transport.abort()
             return "421 4.4.2 Connection dropped"
+        if self.on_arrival is not None:
+            self.on_arrival(len(self.received))
         with self._lock:
             self.received.append(envelope.content)
             count = len(self.received)

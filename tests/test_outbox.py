@@ -3,6 +3,7 @@
 import os
 import smtplib
 import threading
+import time
 from datetime import date, timedelta
 from email import message_from_bytes
 from email.policy import default as default_policy
@@ -10,6 +11,7 @@ from email.policy import default as default_policy
 import pytest
 from helpers import utc
 from maildata import meet, move_all, outbox, set_user
+from sqlalchemy import create_engine, text
 
 from tracker import jobs, sweeper
 from tracker.db import db
@@ -380,3 +382,43 @@ def test_settings_that_cannot_cross_to_a_child_process_are_left_behind(mail_app)
     assert "NOW" not in settings
     assert settings["SQLALCHEMY_DATABASE_URI"] == mail_app.config["SQLALCHEMY_DATABASE_URI"]
     assert settings["SECRET_KEY"] == mail_app.config["SECRET_KEY"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+def test_each_message_arrives_only_after_the_previous_one_is_recorded(
+    mail_app, smtp_server, make_user, monkeypatch
+):
+    """Deliveries are recorded in a thread of their own while the next message goes out,
+    but the next is completed only once the last is recorded: whenever a message
+    arrives, every one before it is already marked sent. Each record is made slow (a
+    disk that takes its time), so a message that did not wait would arrive first."""
+    mark_sent = box.mark_sent
+
+    def slowly(*args, **kwargs):
+        time.sleep(0.02)
+        return mark_sent(*args, **kwargs)
+
+    monkeypatch.setattr(box, "mark_sent", slowly)
+    user = make_user("lee@example.com")
+    with mail_app.app_context():
+        for _ in range(30):
+            box.enqueue_test_email(db.session.get(User, user.id))
+        db.session.commit()
+    engine = create_engine(mail_app.config["SQLALCHEMY_DATABASE_URI"])
+    behind: list[tuple[int, int]] = []
+
+    def on_arrival(before: int) -> None:
+        with engine.connect() as connection:
+            recorded = connection.execute(
+                text("SELECT count(*) FROM outbox WHERE status = 'sent'")
+            ).scalar_one()
+        if recorded < before:
+            behind.append((before, recorded))
+
+    smtp_server.handler.on_arrival = on_arrival
+    try:
+        assert send(mail_app) == "30 sent"
+    finally:
+        engine.dispose()
+    assert behind == []
+    assert {row.status for row in outbox(mail_app)} == {OutboxStatus.SENT}

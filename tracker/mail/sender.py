@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -147,16 +148,50 @@ def claim_batch(
     return len(claimed), to_send
 
 
+class Recorder:
+    """Records each delivery in a thread of its own, one at a time, so the next message
+    is already on its way while the last one's record is written (on PostgreSQL, a
+    commit waits for the disk). The next message is completed (the transport's
+    before_delivery, just before SMTP's final dot) only once that record is written: at
+    most one message is ever delivered and not yet recorded, as when each is recorded
+    before the next is begun. `connection` is in autocommit mode: marking a message sent
+    is a single UPDATE, one round trip.
+    """
+
+    def __init__(self, connection: Connection, lease_seconds: float) -> None:
+        self._connection = connection
+        self._lease = lease_seconds
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="keepwarm-recorder")
+        self._pending: Future | None = None
+
+    def wait(self) -> None:
+        """Until the last delivery is recorded; raises if recording it failed for good."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def record(self, claimed: outbox.Claim, sent_at: datetime) -> None:
+        self.wait()
+        self._pending = self._thread.submit(
+            _record_sent, claimed, self._connection, sent_at, self._lease
+        )
+
+    def close(self) -> None:
+        try:
+            self.wait()
+        finally:
+            self._thread.shutdown(wait=True)
+
+
 def send_one(
     claimed: outbox.Claim,
     transport: Transport,
     connection: Connection,
     sender: str,
-    recorder: Connection | None = None,
+    recorder: Recorder,
 ) -> str:
-    """Deliver one claimed row from the envelope `sender` and record the outcome; returns
-    the outcome's name. `recorder`, a connection in autocommit mode, records a delivery
-    in one round trip: marking it sent is a single UPDATE."""
+    """Deliver one claimed row from the envelope `sender` and record the outcome (a
+    delivery through `recorder`); returns the outcome's name."""
     envelope = Envelope(
         sender=sender,
         recipient=claimed.recipient,
@@ -164,7 +199,7 @@ def send_one(
         created_at=claimed.created_at,
     )
     try:
-        transport.send(claimed.message.encode("utf-8"), envelope)
+        transport.send(claimed.message.encode("utf-8"), envelope, recorder.wait)
     except DeliveryError as error:
         with connection.begin():
             status = outbox.record_failure(
@@ -172,26 +207,28 @@ def send_one(
             )
         log.warning("outbox %s attempt %s: %s", claimed.id, claimed.attempts, error)
         return "retrying" if status is OutboxStatus.PENDING else "failed"
-    if not _record_sent(claimed, recorder or connection):
-        # Our lease ran out and another sender took the row: it is theirs to record.
-        log.warning("outbox %s was sent after its lease ran out", claimed.id)
+    recorder.record(claimed, utcnow())
     return "sent"
 
 
-def _record_sent(claimed: outbox.Claim, connection: Connection) -> bool:
+def _record_sent(
+    claimed: outbox.Claim, connection: Connection, sent_at: datetime, lease_seconds: float
+) -> None:
     """Mark the row sent, retrying while the database is away: the message is delivered.
 
     Given up, the row would be sent again once its lease ran out; so the recording is
     retried for as long as the lease still holds it. A failed transaction is rolled back
     as it ends, and the connection, if it was lost, is opened again at the next attempt.
     """
-    lease = current_app.config["OUTBOX_LEASE_SECONDS"]
-    deadline = time.monotonic() + lease / 2
+    deadline = time.monotonic() + lease_seconds / 2
     wait = RECORD_RETRY_SECONDS
     while True:
         try:
             with connection.begin():
-                return outbox.mark_sent(claimed, utcnow(), on=connection)
+                if not outbox.mark_sent(claimed, sent_at, on=connection):
+                    # Our lease ran out and another sender took the row: theirs to record.
+                    log.warning("outbox %s was sent after its lease ran out", claimed.id)
+                return
         except DBAPIError:
             if time.monotonic() + wait > deadline:
                 raise
@@ -237,7 +274,8 @@ def dispatch(
     with (
         keep(),
         db.engine.connect() as connection,
-        db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as recorder,
+        db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as recording,
+        contextlib.closing(Recorder(recording, lease)) as recorder,
     ):
         while not stopping() and (limit is None or handled < limit):
             moment = now or utcnow()

@@ -7,10 +7,12 @@ a 4xx reply or a broken connection is temporary, a 5xx reply is permanent.
 import contextlib
 import functools
 import os
+import re
 import smtplib
+import socket
 import ssl
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parseaddr
@@ -31,6 +33,10 @@ class DeliveryError(Exception):
         self.temporary = temporary
 
 
+def _nothing() -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class Envelope:
     """What a transport needs besides the bytes: who from, who to, and a name for files."""
@@ -42,7 +48,12 @@ class Envelope:
 
 
 class Transport(Protocol):
-    def send(self, raw: bytes, envelope: Envelope) -> None: ...
+    def send(
+        self, raw: bytes, envelope: Envelope, before_delivery: Callable[[], None] = _nothing
+    ) -> None:
+        """Deliver `raw`; `before_delivery` runs at the last moment the message can still
+        be withdrawn (before SMTP's final dot, before a file takes its name). If it
+        raises, the message is not delivered and its error goes up as it is."""
 
 
 def classify(error: Exception) -> DeliveryError:
@@ -104,6 +115,9 @@ class SMTPTransport:
         else:
             connection = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
             connection.starttls(context=self._tls)
+        # The final dot goes in a write of its own (see send): without this, the kernel
+        # holds it back until the server acknowledges the message, up to 40 ms later.
+        connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self.username:
             connection.login(self.username, self.password)
         return connection
@@ -140,18 +154,79 @@ class SMTPTransport:
             self._keep = False
             self._drop()
 
-    def send(self, raw: bytes, envelope: Envelope) -> None:
+    def send(
+        self, raw: bytes, envelope: Envelope, before_delivery: Callable[[], None] = _nothing
+    ) -> None:
+        """smtplib's sendmail in two halves: everything up to the final dot, then
+        `before_delivery`, then the dot, which is when the server takes the message."""
         try:
             connection = self._connection()
-            try:
-                connection.sendmail(envelope.sender, [envelope.recipient], raw)
-                self._used_at = time.monotonic()
-            finally:
-                if connection is not self._open:
-                    _close(connection)
         except Exception as error:  # noqa: BLE001 - every failure is classified, none escapes
-            self._drop()  # after a failure the connection's state is unknown: start afresh
             raise classify(error) from error
+        try:
+            _send_all_but_the_dot(connection, envelope, raw)
+        except Exception as error:  # noqa: BLE001
+            self._abandon(connection)
+            raise classify(error) from error
+        try:
+            before_delivery()
+        except BaseException:
+            # Withdrawn: closed in the middle of DATA, the server discards the message.
+            self._abandon(connection, mid_data=True)
+            raise
+        try:
+            connection.send(b".\r\n")
+            code, reply = connection.getreply()
+            if code != 250:
+                raise smtplib.SMTPDataError(code, reply)
+        except Exception as error:  # noqa: BLE001
+            self._abandon(connection)
+            raise classify(error) from error
+        self._used_at = time.monotonic()
+        if connection is not self._open:
+            _close(connection)
+
+    def _abandon(self, connection: smtplib.SMTP, mid_data: bool = False) -> None:
+        """After a failure the connection's state is unknown: it is closed, and the next
+        message opens another. In the middle of DATA even QUIT would be read as part of
+        the message, so the socket is simply closed."""
+        if mid_data:
+            connection.close()
+        else:
+            _close(connection)
+        if connection is self._open:
+            self._open = None
+
+
+# A line of the message that starts with a dot gets a second one (RFC 5321 4.5.2).
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
+def _send_all_but_the_dot(connection: smtplib.SMTP, envelope: Envelope, raw: bytes) -> None:
+    """MAIL, RCPT, DATA and the message, as smtplib's sendmail sends them."""
+    connection.ehlo_or_helo_if_needed()
+    options = [f"size={len(raw)}"] if connection.has_extn("size") else []
+    code, reply = connection.mail(envelope.sender, options)
+    if code != 250:
+        _reset(connection)
+        raise smtplib.SMTPSenderRefused(code, reply, envelope.sender)
+    code, reply = connection.rcpt(envelope.recipient)
+    if code not in (250, 251):
+        _reset(connection)
+        raise smtplib.SMTPRecipientsRefused({envelope.recipient: (code, reply)})
+    connection.putcmd("data")
+    code, reply = connection.getreply()
+    if code != 354:
+        _reset(connection)
+        raise smtplib.SMTPDataError(code, reply)
+    body = _LEADING_DOT.sub(b"..", raw)
+    connection.send(body if body.endswith(b"\r\n") else body + b"\r\n")
+
+
+def _reset(connection: smtplib.SMTP) -> None:
+    """RSET after a refusal, as sendmail does; a dead connection is found out next time."""
+    with contextlib.suppress(smtplib.SMTPServerDisconnected, OSError):
+        connection.rset()
 
 
 def _close(connection: smtplib.SMTP) -> None:
@@ -172,13 +247,20 @@ class FileTransport:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    def send(self, raw: bytes, envelope: Envelope) -> None:
+    def send(
+        self, raw: bytes, envelope: Envelope, before_delivery: Callable[[], None] = _nothing
+    ) -> None:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             name = f"{envelope.created_at:%Y%m%d-%H%M%S}-{envelope.outbox_id}.eml"
             target = self.folder / name
             partial = self.folder / f".{name}.partial"
             partial.write_bytes(raw)
+            try:
+                before_delivery()
+            except BaseException:
+                partial.unlink(missing_ok=True)
+                raise
             os.replace(partial, target)
         except OSError as error:
             problem = f"could not write {self.folder}: {error}"
