@@ -13,7 +13,9 @@ import pytest
 from scale_data import NOW, fill
 from sqlalchemy import event
 
+from tracker.counts import Counts
 from tracker.db import db
+from tracker.models import Contact, FollowUp, FollowUpStatus, User
 
 SMALL, LARGE = 5, 50
 # Generous: a page needs a handful of queries; this catches one that needs dozens.
@@ -125,3 +127,51 @@ def test_the_contacts_list_reads_only_what_it_shows(app, two_accounts):
     statements = "\n".join(statements_for(app, large, "/contacts/"))
     for column in ("contact.notes", "contact.email", "contact.created_at", "organisation.notes"):
         assert column not in statements, statements
+
+
+def badge(html: str) -> str:
+    found = re.search(r'<span class="badge" aria-label="([^"]+) due">', html)
+    return found.group(1) if found else "0"
+
+
+def test_the_badge_and_the_contacts_count_are_counted_again_only_after_a_change(app, two_accounts):
+    """Kept per process under the user's feed_version (tracker/counts.py): a page view
+    without a change runs neither count, and any change, made through the app or the ORM
+    anywhere, counts again."""
+    _, (large, _ids) = two_accounts
+    due_before = badge(large.get("/").get_data(as_text=True))
+    assert due_before != "0"
+    again = statements_for(app, large, "/contacts/")
+    assert not [s for s in again if "count(" in s], "\n\n".join(again)
+
+    # Done with one due follow-up, from another session: one fewer due.
+    with app.app_context():
+        user = db.session.execute(
+            db.select(User).where(User.email == f"rows{LARGE}@example.com")
+        ).scalar_one()
+        follow_up = db.session.execute(
+            db.select(FollowUp)
+            .where(FollowUp.user_id == user.id, FollowUp.status == FollowUpStatus.OPEN)
+            .where(FollowUp.due_on <= NOW.date())
+            .limit(1)
+        ).scalar_one()
+        follow_up.status = FollowUpStatus.DONE
+        db.session.add(Contact(user_id=user.id, name="Newly Added"))
+        db.session.commit()
+    with counting(app) as statements:
+        html = large.get("/contacts/").get_data(as_text=True)
+    assert len([s for s in statements if "count(" in s]) == 2, "\n\n".join(statements)
+    assert due_before.isdigit() and badge(html) == str(int(due_before) - 1)
+    assert "Newly Added" in large.get("/contacts/?q=newly").get_data(as_text=True)
+
+
+def test_kept_counts_are_bounded():
+    kept = Counts(limit=2)
+    calls: list[str] = []
+
+    def count(key: str) -> int:
+        calls.append(key)
+        return len(calls)
+
+    assert [kept.get(k, lambda k=k: count(k)) for k in ("a", "b", "a", "c", "b")] == [1, 2, 1, 3, 4]
+    assert calls == ["a", "b", "c", "b"]  # "b" was the least recently used when "c" came

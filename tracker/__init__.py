@@ -6,7 +6,7 @@ from pathlib import Path
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from . import config, db, feed, security
+from . import config, counts, db, feed, security
 from .clock import clock_from_environment, local_today
 from .dates import clock_time, local_time, overdue_words, relative_day, short_date
 
@@ -41,6 +41,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     security.init_app(app)
     feed.init_app(app)
+    counts.init_app(app)
     _register_template_helpers(app)
     _register_error_pages(app)
 

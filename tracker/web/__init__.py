@@ -1,5 +1,6 @@
 """Blueprints, one per area of pages, and the helpers every view shares."""
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -9,6 +10,7 @@ from flask_login import current_user
 from sqlalchemy import Select, func, inspect
 from sqlalchemy.sql.base import ExecutableOption
 
+from .. import counts
 from ..db import db
 from ..security import log_denied
 
@@ -85,12 +87,19 @@ class Page:
         return None if self.total is None else max(1, -(-self.total // self.per_page))
 
 
-def paginate(query: Select, page: int, per_page: int, count_up_to: int = COUNT_CAP) -> Page:
+def paginate(
+    query: Select,
+    page: int,
+    per_page: int,
+    count_up_to: int = COUNT_CAP,
+    count_key: Hashable | None = None,
+) -> Page:
     """A page of `query` (one row more tells whether a next page exists) and a capped count.
 
     Neither grows with the table: the count reads at most `count_up_to` + 1 rows, and is
     skipped when the page shows where the list ends (or `count_up_to` is 0: searches,
-    whose count would have to test every row).
+    whose count would have to test every row). With `count_key` (naming what the count
+    depends on, see tracker/counts.py) the count is kept for the next page views.
     """
     offset = (page - 1) * per_page
     result = db.session.execute(query.limit(per_page + 1).offset(offset))
@@ -105,7 +114,11 @@ def paginate(query: Select, page: int, per_page: int, count_up_to: int = COUNT_C
     # Only the key is read, so an index that covers the filter answers the count.
     key = inspect(query.column_descriptions[0]["entity"]).primary_key[0]
     capped = query.with_only_columns(key).order_by(None).limit(count_up_to + 1).subquery()
-    counted = db.session.execute(db.select(func.count()).select_from(capped)).scalar_one()
+
+    def count() -> int:
+        return db.session.execute(db.select(func.count()).select_from(capped)).scalar_one()
+
+    counted = count() if count_key is None else counts.kept(count_key, count)
     total = counted if counted <= count_up_to else None
     return Page(items, page, per_page, has_next, total, min(counted, count_up_to))
 

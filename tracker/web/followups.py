@@ -14,7 +14,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from .. import agenda, followups
+from .. import agenda, counts, followups
 from ..clock import local_today
 from ..db import db
 from ..forms import ConfirmForm, DoneForm, FollowUpForm, SnoozeForm
@@ -31,8 +31,11 @@ def due_badge() -> dict:
     def due_now() -> int:
         if not current_user.is_authenticated:
             return 0
-        zone = current_user.timezone
-        return agenda.due_count(current_user, local_today(zone), up_to=BADGE_MOST)
+        user, today = current_user, local_today(current_user.timezone)
+        return counts.kept(
+            ("due", user.id, user.feed_version, today),
+            lambda: agenda.due_count(user, today, up_to=BADGE_MOST),
+        )
 
     return {"due_now": due_now, "badge_most": BADGE_MOST}
 
