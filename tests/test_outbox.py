@@ -422,3 +422,24 @@ def test_each_message_arrives_only_after_the_previous_one_is_recorded(
         engine.dispose()
     assert behind == []
     assert {row.status for row in outbox(mail_app)} == {OutboxStatus.SENT}
+
+
+def test_a_sweep_whose_child_process_fails_composes_in_the_worker(
+    mail_app, make_user, make_interview, monkeypatch, caplog
+):
+    """The child cannot start (here: settings it refuses); the sweep still stores every
+    digest, composed in the worker's own thread, and says why in the log."""
+    monkeypatch.setattr(sweeper, "CHILD_FROM_USERS", 1)
+    portable = sweeper.portable_settings
+    monkeypatch.setattr(
+        sweeper, "portable_settings", lambda settings: {**portable(settings), "SECRET_KEY": "x"}
+    )
+    for n in range(3):
+        user = make_user(f"user{n}@example.com", timezone="Europe/Berlin")
+        meet(make_interview, user, "Acme", "Lee Park", held_on=date(2026, 11, 20))
+    with mail_app.app_context():
+        assert jobs.plan_digests() == 3
+    rows = outbox(mail_app)
+    assert len(rows) == 3
+    assert {int(row.message_id.strip("<>").split(".")[1]) for row in rows} == {os.getpid()}
+    assert "the sweep's child process failed" in caplog.text

@@ -8,6 +8,7 @@ import logging
 import threading
 from collections import defaultdict
 from collections.abc import Sequence
+from concurrent.futures.process import BrokenProcessPool
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -103,7 +104,11 @@ def plan_digests(now: datetime | None = None) -> int:
     batches = [list(due_now)[i : i + SWEEP_BATCH] for i in range(0, len(due_now), SWEEP_BATCH)]
     with SWEEPS.sweeping():  # a sender in this process sends each batch as it is stored
         if len(due_now) >= sweeper.CHILD_FROM_USERS:
-            return sweeper.store_in_child(batches, due_now, now, SWEEPS.stored)
+            try:
+                return sweeper.store_in_child(batches, due_now, now, SWEEPS.stored)
+            except BrokenProcessPool:
+                # What the child stored stays stored (the outbox keeps one per key).
+                log.exception("the sweep's child process failed: composing here instead")
         return sum(_stored_here(batch, due_now, now) for batch in batches)
 
 
