@@ -2,10 +2,11 @@
 and record one message at a time.
 
 No database transaction is open while a message is on the wire, so a slow mail server
-never holds SQLite's write lock. Each message's outcome is committed before the next is
-sent: a sender killed mid-send leaves one message whose fate is unknown (sent again,
-with its Message-ID, after its lease) and the rest of its batch leased, never tried,
-sent once the lease runs out. Asked to stop, it finishes the message in hand and gives
+never holds SQLite's write lock. Each delivery is committed before the next message is
+completed (its record is written while the next one goes out, see Recorder): a sender
+killed mid-send leaves one message whose fate is unknown (sent again, with its
+Message-ID, after its lease) and the rest of its batch leased, never tried, sent once
+the lease runs out. Asked to stop, it finishes and records the message in hand and gives
 the rest of the batch back at once.
 """
 
