@@ -173,5 +173,14 @@ def test_kept_counts_are_bounded():
         calls.append(key)
         return len(calls)
 
-    assert [kept.get(k, lambda k=k: count(k)) for k in ("a", "b", "a", "c", "b")] == [1, 2, 1, 3, 4]
+    found = [kept.kept(k, 0, lambda k=k: count(k)) for k in ("a", "b", "a", "c", "b")]
+    assert found == [1, 2, 1, 3, 4]
     assert calls == ["a", "b", "c", "b"]  # "b" was the least recently used when "c" came
+
+
+def test_a_new_version_replaces_the_count_kept_for_the_old_one():
+    kept = Counts()
+    assert kept.kept(("due", 1), (1, "2026-11-21"), lambda: 5) == 5
+    assert kept.kept(("due", 1), (2, "2026-11-21"), lambda: 4) == 4
+    assert kept.kept(("due", 1), (2, "2026-11-21"), lambda: 99) == 4
+    assert len(kept.entries) == 1

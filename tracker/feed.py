@@ -14,8 +14,6 @@ import logging
 import math
 import re
 import secrets
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -27,6 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from . import agenda, calendar, feed_changes, sealing
 from .clock import local_today, utcnow
 from .db import db
+from .latest import LatestCache
 from .models import FollowUp, FollowUpStatus, LoginThrottle, User, UTCDateTime
 
 TOKEN_BYTES = 32  # 256 bits
@@ -189,35 +188,11 @@ def render(subscriber: Subscriber, base_url: str, today: date) -> Rendered:
     return Rendered(body, hashlib.sha256(body).hexdigest()[:40], changed.replace(microsecond=0))
 
 
-class RenderCache:
-    """The latest rendering per user, least recently used dropped first; thread-safe."""
+class RenderCache(LatestCache[Rendered]):
+    """The latest rendering per user, up to `max_bytes` of them (tracker/latest.py)."""
 
     def __init__(self, max_bytes: int = CACHE_BYTES) -> None:
-        self.max_bytes = max_bytes
-        self.size = 0
-        self.entries: OrderedDict[int, tuple[tuple, Rendered]] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, user_id: int, key: tuple) -> Rendered | None:
-        with self.lock:
-            entry = self.entries.get(user_id)
-            if entry is None or entry[0] != key:
-                return None
-            self.entries.move_to_end(user_id)
-            return entry[1]
-
-    def put(self, user_id: int, key: tuple, rendered: Rendered) -> None:
-        with self.lock:
-            old = self.entries.pop(user_id, None)
-            if old is not None:
-                self.size -= len(old[1].body)
-            if len(rendered.body) > self.max_bytes:
-                return
-            self.entries[user_id] = (key, rendered)
-            self.size += len(rendered.body)
-            while self.size > self.max_bytes:
-                _, (_, dropped) = self.entries.popitem(last=False)
-                self.size -= len(dropped.body)
+        super().__init__(max_bytes, weight=lambda rendered: len(rendered.body))
 
 
 def current_feed(subscriber: Subscriber) -> Rendered:
@@ -226,10 +201,7 @@ def current_feed(subscriber: Subscriber) -> Rendered:
     today = local_today(subscriber.zone)
     key = (subscriber.version, subscriber.zone, subscriber.alarm_hour, today, base_url)
     cache: RenderCache = current_app.extensions["keepwarm_feed_cache"]
-    rendered = cache.get(subscriber.user_id, key)
-    if rendered is None:
-        rendered = render(subscriber, base_url, today)
-        cache.put(subscriber.user_id, key, rendered)
+    rendered = cache.kept(subscriber.user_id, key, lambda: render(subscriber, base_url, today))
     return rendered
 
 

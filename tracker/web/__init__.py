@@ -92,14 +92,14 @@ def paginate(
     page: int,
     per_page: int,
     count_up_to: int = COUNT_CAP,
-    count_key: Hashable | None = None,
+    count_kept: tuple[Hashable, Hashable] | None = None,
 ) -> Page:
     """A page of `query` (one row more tells whether a next page exists) and a capped count.
 
     Neither grows with the table: the count reads at most `count_up_to` + 1 rows, and is
     skipped when the page shows where the list ends (or `count_up_to` is 0: searches,
-    whose count would have to test every row). With `count_key` (naming what the count
-    depends on, see tracker/counts.py) the count is kept for the next page views.
+    whose count would have to test every row). With `count_kept`, a slot and a key naming
+    what the count depends on (tracker/counts.py), it is kept for the next page views.
     """
     offset = (page - 1) * per_page
     result = db.session.execute(query.limit(per_page + 1).offset(offset))
@@ -118,7 +118,7 @@ def paginate(
     def count() -> int:
         return db.session.execute(db.select(func.count()).select_from(capped)).scalar_one()
 
-    counted = count() if count_key is None else counts.kept(count_key, count)
+    counted = count() if count_kept is None else counts.kept(*count_kept, count)
     total = counted if counted <= count_up_to else None
     return Page(items, page, per_page, has_next, total, min(counted, count_up_to))
 

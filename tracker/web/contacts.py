@@ -25,7 +25,7 @@ def index():
         page_number(request.args.get("page")),
         current_app.config["PER_PAGE"],
         count_up_to=0 if search.strip() else COUNT_CAP,
-        count_key=("contacts", current_user.id, current_user.feed_version),
+        count_kept=(("contacts", current_user.id), current_user.feed_version),
     )
     jobs = current_jobs([contact.id for contact in page.items])
     rows = [(contact, jobs.get(contact.id)) for contact in page.items]

@@ -33,7 +33,8 @@ def due_badge() -> dict:
             return 0
         user, today = current_user, local_today(current_user.timezone)
         return counts.kept(
-            ("due", user.id, user.feed_version, today),
+            ("due", user.id),
+            (user.feed_version, today),
             lambda: agenda.due_count(user, today, up_to=BADGE_MOST),
         )
 
