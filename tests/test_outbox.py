@@ -48,6 +48,19 @@ def send(app, at=None) -> str:
         return str(dispatch())
 
 
+def digests_due(make_user, make_interview, count: int) -> None:
+    """`count` users in Berlin, each with a thank-you due: a digest each at T0."""
+    for n in range(count):
+        user = make_user(f"user{n}@example.com", timezone="Europe/Berlin")
+        meet(make_interview, user, "Acme", "Lee Park", held_on=date(2026, 11, 20))
+
+
+def composed_by(rows) -> set[int]:
+    """The processes that composed these messages: the standard library puts its pid in
+    each Message-ID."""
+    return {int(row.message_id.strip("<>").split(".")[1]) for row in rows}
+
+
 def only_row(app):
     [row] = outbox(app)
     return row
@@ -327,9 +340,7 @@ def test_a_sweep_tells_the_sender_after_each_batch_it_stores(
     mail_app, make_user, make_interview, monkeypatch
 ):
     monkeypatch.setattr(jobs, "SWEEP_BATCH", 2)
-    for n in range(5):
-        user = make_user(f"user{n}@example.com", timezone="Europe/Berlin")
-        meet(make_interview, user, "Acme", "Lee Park", held_on=date(2026, 11, 20))
+    digests_due(make_user, make_interview, 5)
     before = SWEEPS.batches()
     with mail_app.app_context():
         assert jobs.plan_digests() == 5
@@ -358,9 +369,7 @@ def test_a_large_sweep_composes_in_a_child_process(
     process that composed it (the standard library puts its pid in)."""
     monkeypatch.setattr(jobs, "SWEEP_BATCH", 2)
     monkeypatch.setattr(sweeper, "CHILD_FROM_USERS", 3)
-    for n in range(5):
-        user = make_user(f"user{n}@example.com", timezone="Europe/Berlin")
-        meet(make_interview, user, "Acme", "Lee Park", held_on=date(2026, 11, 20))
+    digests_due(make_user, make_interview, 5)
     before = SWEEPS.batches()
     with mail_app.app_context():
         assert jobs.plan_digests() == 5
@@ -368,7 +377,7 @@ def test_a_large_sweep_composes_in_a_child_process(
     assert SWEEPS.batches() - before == 3  # the sender was told of each batch
     rows = outbox(mail_app)
     assert len(rows) == 5 and {row.kind for row in rows} == {"digest"}
-    pids = {int(row.message_id.strip("<>").split(".")[1]) for row in rows}
+    pids = composed_by(rows)
     assert len(pids) == 1 and os.getpid() not in pids
     assert send(mail_app) == "5 sent"
     [message, *_] = smtp_server.messages()
@@ -434,12 +443,10 @@ def test_a_sweep_whose_child_process_fails_composes_in_the_worker(
     monkeypatch.setattr(
         sweeper, "portable_settings", lambda settings: {**portable(settings), "SECRET_KEY": "x"}
     )
-    for n in range(3):
-        user = make_user(f"user{n}@example.com", timezone="Europe/Berlin")
-        meet(make_interview, user, "Acme", "Lee Park", held_on=date(2026, 11, 20))
+    digests_due(make_user, make_interview, 3)
     with mail_app.app_context():
         assert jobs.plan_digests() == 3
     rows = outbox(mail_app)
     assert len(rows) == 3
-    assert {int(row.message_id.strip("<>").split(".")[1]) for row in rows} == {os.getpid()}
+    assert composed_by(rows) == {os.getpid()}
     assert "the sweep's child process failed" in caplog.text
