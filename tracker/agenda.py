@@ -6,7 +6,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import Date, Select, and_, bindparam, case, func
+from sqlalchemy import BindParameter, Date, Select, and_, bindparam, case, func
 
 from . import drafts
 from .dates import short_date
@@ -37,7 +37,12 @@ class Agenda:
         return not (self.overdue or self.today or self.this_week or self.later)
 
 
-def open_in_section(user_id, section: str, today, week_end=None) -> Select:
+def open_in_section(
+    user_id: int | BindParameter,
+    section: str,
+    today: date | BindParameter,
+    week_end: date | BindParameter | None = None,
+) -> Select:
     """The user's open follow-ups in one section of the agenda, soonest first.
 
     Served by the (user, status, due) index: a range of it per section. The user's id and
@@ -74,6 +79,9 @@ def _first_of_sections() -> dict[str, Select]:
     }
 
 
+_FIRST_OF_SECTIONS = _first_of_sections()
+
+
 def agenda(user: User, today: date, rows: int = HOME_ROWS) -> Agenda:
     """The first `rows` open follow-ups of each section, and which sections have more.
 
@@ -100,9 +108,6 @@ def agenda(user: User, today: date, rows: int = HOME_ROWS) -> Agenda:
         later=shown["later"],
         more=frozenset(more),
     )
-
-
-_FIRST_OF_SECTIONS = _first_of_sections()
 
 
 # The navigation's badge counts on every page: its statements are built once, here, since
