@@ -59,7 +59,13 @@ def test_a_follow_ups_actions_share_one_form_and_enter_in_the_date_snoozes(
     new_context, make_user, make_interview, log_in_page
 ):
     user = make_user("row@example.com")
-    make_interview(user, "Acme Robotics", people=[{"name": "Dana Smith"}, {"name": "Lee Park"}])
+    # Yesterday's: a thank-you is planned only for an interview of the last week.
+    make_interview(
+        user,
+        "Acme Robotics",
+        people=[{"name": "Dana Smith"}, {"name": "Lee Park"}],
+        held_on=date.today() - timedelta(days=1),
+    )
     page = new_context().new_page()
     log_in_page(page, user)
     dana = page.locator(".followup", has_text="Thank-you note: Dana Smith")
