@@ -3,12 +3,15 @@
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
+# The months as pages say them, whatever the process's locale (strftime's %b follows it).
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
 
 def short_date(day: date, today: date) -> str:
     """ "3 Dec" this year, "3 Dec 2025" otherwise."""
     if day.year == today.year:
-        return f"{day.day} {day:%b}"
-    return f"{day.day} {day:%b} {day.year}"
+        return f"{day.day} {MONTHS[day.month - 1]}"
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
 def relative_day(day: date, today: date) -> str:

@@ -1,8 +1,8 @@
 """What each follow-up is for, in words, and the prefilled email draft for it."""
 
+import string
 from dataclasses import dataclass
 from datetime import date
-from urllib.parse import quote
 
 from .dates import short_date
 from .models import FollowUpKind
@@ -107,8 +107,21 @@ def draft(ctx: Context, today: date) -> tuple[str, str]:
     return subject, f"{hello}\n\n{text}\n\nBest regards,\n"
 
 
+# Percent-encoding as urllib.parse.quote does it, for every byte at once: RFC 3986's
+# unreserved characters stay, every other byte of the UTF-8 is %XX. The bytes are read as
+# Latin-1, one character each, so one str.translate encodes a whole body (a page of drafts
+# spent a third of its time in quote's per-byte Python loop).
+_UNRESERVED = frozenset(string.ascii_letters + string.digits + "-._~")
+_PERCENT = {byte: chr(byte) if chr(byte) in _UNRESERVED else f"%{byte:02X}" for byte in range(256)}
+_PERCENT_ADDRESS = {**_PERCENT, ord("@"): "@", ord("+"): "+"}
+
+
+def percent_encoded(text: str, table: dict[int, str] = _PERCENT) -> str:
+    return text.encode().decode("latin-1").translate(table)
+
+
 def mailto(address: str, subject: str, body: str) -> str:
     """A `mailto:` link with subject and body, percent-encoded as UTF-8 (RFC 6068)."""
     body = body.replace("\r\n", "\n").replace("\n", "\r\n")
-    address = quote(address, safe="@+")
-    return f"mailto:{address}?subject={quote(subject, safe='')}&body={quote(body, safe='')}"
+    address = percent_encoded(address, _PERCENT_ADDRESS)
+    return f"mailto:{address}?subject={percent_encoded(subject)}&body={percent_encoded(body)}"
