@@ -2,16 +2,27 @@
 words, drafts and context every page, email and calendar event shows for a follow-up.
 """
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 
-from sqlalchemy import BindParameter, Date, Select, and_, bindparam, case, func
+from sqlalchemy import BindParameter, Date, Select, and_, bindparam, case, func, literal, union_all
 
 from . import drafts
 from .dates import short_date
 from .db import db
-from .models import Contact, FollowUp, FollowUpKind, FollowUpStatus, Interaction, Participant, User
+from .models import (
+    Contact,
+    FollowUp,
+    FollowUpKind,
+    FollowUpStatus,
+    Interaction,
+    Interview,
+    Organisation,
+    Participant,
+    Stage,
+    User,
+)
 
 OPEN = FollowUpStatus.OPEN
 
@@ -23,12 +34,102 @@ HOME_ROWS = 10
 DIGEST_ROWS = 50
 
 
+@dataclass(frozen=True, slots=True)
+class Person:
+    name: str
+    email: str
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Meeting:
+    role: str
+    stage: Stage
+    held_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """An open follow-up as a list of them shows it, with the little it shows of the person,
+    the organisation and the interview: the attributes of a FollowUp that describe() and
+    the follow-up template read, read as plain rows. ORM objects for the home page's 40
+    follow-ups and everything they refer to cost more to load than the rest of the page.
+    """
+
+    id: int
+    kind: FollowUpKind
+    title: str
+    due_on: date
+    due_time: time | None
+    status: FollowUpStatus
+    note: str
+    contact_id: int | None
+    organisation_id: int | None
+    interview_id: int | None
+    contact: Person | None
+    organisation: Place | None
+    interview: Meeting | None
+
+
+# The columns a Listed is made of, in its fields' order, and the joins they come from.
+_LISTED = (
+    FollowUp.id,
+    FollowUp.kind,
+    FollowUp.title,
+    FollowUp.due_on,
+    FollowUp.due_time,
+    FollowUp.status,
+    FollowUp.note,
+    FollowUp.contact_id,
+    FollowUp.organisation_id,
+    FollowUp.interview_id,
+    Contact.name.label("contact_name"),
+    Contact.email.label("contact_email"),
+    Organisation.name.label("organisation_name"),
+    Interview.role,
+    Interview.stage,
+    Interview.held_on,
+)
+
+
+def _listed_select(*extra) -> Select:
+    return (
+        db.select(*extra, *_LISTED)
+        .outerjoin(Contact, Contact.id == FollowUp.contact_id)
+        .outerjoin(Organisation, Organisation.id == FollowUp.organisation_id)
+        .outerjoin(Interview, Interview.id == FollowUp.interview_id)
+    )
+
+
+def _listed(row) -> Listed:
+    """A Listed from a row of _listed_select."""
+    return Listed(
+        row.id,
+        row.kind,
+        row.title,
+        row.due_on,
+        row.due_time,
+        row.status,
+        row.note,
+        row.contact_id,
+        row.organisation_id,
+        row.interview_id,
+        Person(row.contact_name, row.contact_email) if row.contact_id is not None else None,
+        Place(row.organisation_name) if row.organisation_id is not None else None,
+        Meeting(row.role, row.stage, row.held_on) if row.interview_id is not None else None,
+    )
+
+
 @dataclass(frozen=True)
 class Agenda:
-    overdue: list[FollowUp]
-    today: list[FollowUp]
-    this_week: list[FollowUp]
-    later: list[FollowUp]
+    overdue: list[Listed]
+    today: list[Listed]
+    this_week: list[Listed]
+    later: list[Listed]
     # The sections that hold more than they show.
     more: frozenset[str] = frozenset()
 
@@ -49,15 +150,13 @@ def open_in_section(
     the dates are values or bound parameters.
     """
     week_end = week_end if week_end is not None else today + timedelta(days=7)
-    when = {
-        "overdue": FollowUp.due_on < today,
-        "today": FollowUp.due_on == today,
-        "week": and_(FollowUp.due_on > today, FollowUp.due_on <= week_end),
-        "later": FollowUp.due_on > week_end,
-    }[section]
     return (
         db.select(FollowUp)
-        .where(FollowUp.user_id == user_id, FollowUp.status == OPEN, when)
+        .where(
+            FollowUp.user_id == user_id,
+            FollowUp.status == OPEN,
+            _section_condition(section, today, week_end),
+        )
         .options(
             db.joinedload(FollowUp.contact),
             db.joinedload(FollowUp.organisation),
@@ -67,16 +166,40 @@ def open_in_section(
     )
 
 
-def _first_of_sections() -> dict[str, Select]:
-    """open_in_section's statements, built once with parameters for the user, the day,
-    the week's end and the number of rows: the home page runs all four every time."""
+def _section_condition(
+    section: str, today: date | BindParameter, week_end: date | BindParameter
+) -> object:
+    return {
+        "overdue": FollowUp.due_on < today,
+        "today": FollowUp.due_on == today,
+        "week": and_(FollowUp.due_on > today, FollowUp.due_on <= week_end),
+        "later": FollowUp.due_on > week_end,
+    }[section]
+
+
+def _first_of_sections() -> Select:
+    """The first rows of every section in one statement, built once, with parameters for
+    the user, the day, the week's end and the number of rows: each part of the UNION ALL
+    reads its own range of the (user, status, due) index and stops at its limit."""
     user_id = bindparam("user_id")
     today = bindparam("today", type_=Date)
     week_end = bindparam("week_end", type_=Date)
-    return {
-        section: open_in_section(user_id, section, today, week_end).limit(bindparam("rows"))
-        for section in SECTIONS
-    }
+    order = (FollowUp.due_on, FollowUp.due_time, FollowUp.id)
+    parts = [
+        _listed_select(literal(position).label("section"))
+        .where(
+            FollowUp.user_id == user_id,
+            FollowUp.status == OPEN,
+            _section_condition(section, today, week_end),
+        )
+        .order_by(*order)
+        .limit(bindparam("rows"))
+        .subquery()
+        .select()
+        for position, section in enumerate(SECTIONS)
+    ]
+    every = union_all(*parts).subquery()
+    return db.select(every).order_by(every.c.section, every.c.due_on, every.c.due_time, every.c.id)
 
 
 _FIRST_OF_SECTIONS = _first_of_sections()
@@ -88,19 +211,17 @@ def agenda(user: User, today: date, rows: int = HOME_ROWS) -> Agenda:
     However much is due, the home page shows the same number of rows: the rest of a
     section is on its own paginated page.
     """
-    shown: dict[str, list[FollowUp]] = {}
-    more = set()
+    found: dict[str, list[Listed]] = {section: [] for section in SECTIONS}
     values = {
         "user_id": user.id,
         "today": today,
         "week_end": today + timedelta(days=7),
         "rows": rows + 1,
     }
-    for section in SECTIONS:
-        found = list(db.session.execute(_FIRST_OF_SECTIONS[section], values).scalars().unique())
-        shown[section] = found[:rows]
-        if len(found) > rows:
-            more.add(section)
+    for row in db.session.execute(_FIRST_OF_SECTIONS, values):
+        found[SECTIONS[row.section]].append(_listed(row))
+    shown = {section: listed[:rows] for section, listed in found.items()}
+    more = {section for section, listed in found.items() if len(listed) > rows}
     return Agenda(
         overdue=shown["overdue"],
         today=shown["today"],
@@ -133,7 +254,7 @@ def due_count(user: User, today: date, up_to: int | None = None) -> int:
 class Item:
     """A follow-up with everything a page, an email or a calendar says about it."""
 
-    follow_up: FollowUp
+    follow_up: FollowUp | Listed
     reason: str
     summary: str
     mailto: str | None
@@ -145,26 +266,38 @@ class Item:
     draft: tuple[str, str] | None = None
 
 
-def describe(follow_ups: list[FollowUp], today: date) -> list[Item]:
+# describe()'s two reads of context, built once: the interviews' and people's ids are
+# expanding parameters, so each call runs the cached statement instead of building one.
+_TOPICS = db.select(Participant.interview_id, Participant.contact_id, Participant.topics).where(
+    Participant.interview_id.in_(bindparam("interview_ids", expanding=True)),
+    Participant.contact_id.in_(bindparam("contact_ids", expanding=True)),
+)
+_NOTES = (
+    db.select(Interaction.contact_id, Interaction.note)
+    .where(
+        Interaction.contact_id.in_(bindparam("contact_ids", expanding=True)), Interaction.note != ""
+    )
+    .order_by(Interaction.occurred_on, Interaction.id)
+)
+
+
+def describe(follow_ups: Sequence[FollowUp | Listed], today: date) -> list[Item]:
     """Words, drafts and context for many follow-ups in two extra queries."""
     pairs = {(f.interview_id, f.contact_id) for f in follow_ups if f.interview_id and f.contact_id}
     topics: dict[tuple[int, int], str] = {}
     if pairs:
         rows = db.session.execute(
-            db.select(Participant.interview_id, Participant.contact_id, Participant.topics).where(
-                Participant.interview_id.in_({i for i, _ in pairs}),
-                Participant.contact_id.in_({c for _, c in pairs}),
-            )
+            _TOPICS,
+            {
+                "interview_ids": sorted({i for i, _ in pairs}),
+                "contact_ids": sorted({c for _, c in pairs}),
+            },
         ).all()
         topics = {(r.interview_id, r.contact_id): r.topics for r in rows}
     contact_ids = {f.contact_id for f in follow_ups if f.contact_id}
     last_notes: dict[int, str] = {}
     if contact_ids:
-        rows = db.session.execute(
-            db.select(Interaction.contact_id, Interaction.note)
-            .where(Interaction.contact_id.in_(contact_ids), Interaction.note != "")
-            .order_by(Interaction.occurred_on, Interaction.id)
-        ).all()
+        rows = db.session.execute(_NOTES, {"contact_ids": sorted(contact_ids)}).all()
         last_notes = {r.contact_id: r.note for r in rows}  # the latest wins
     items = []
     for f in follow_ups:
