@@ -501,6 +501,37 @@ def test_the_interview_page_shows_everything(client, user, make_interview):
         assert text in page
 
 
+def test_the_home_page_lists_the_latest_five_interviews_and_whom_they_met(
+    app, client, user, make_user, make_interview
+):
+    for day in range(1, 8):
+        make_interview(
+            user,
+            f"Org {day}",
+            role=f"Role {day}",
+            held_on=date(2026, 11, day),
+            people=[{"name": f"Ann {day}"}, {"name": f"Bo {day}"}] if day % 2 else [],
+        )
+    make_interview(make_user(), "Someone else's", held_on=date(2026, 11, 30))
+    page = client.get("/").get_data(as_text=True)
+    latest = page[page.index("Latest interviews") :]
+    items = re.findall(r'<li class="list-item">(.*?)</li>', latest, re.S)
+    assert [re.search(r">(Role \d)</a>", item).group(1) for item in items] == [
+        "Role 7",
+        "Role 6",
+        "Role 5",
+        "Role 4",
+        "Role 3",
+    ]
+    newest = " ".join(items[0].split())
+    assert ">Org 7</a>" in newest and "Onsite · 7 Nov" in newest and "Met Ann 7, Bo 7" in newest
+    with app.app_context():
+        org_id = db.session.execute(db.select(Organisation.id).filter_by(name="Org 7")).scalar()
+    assert f'href="/organisations/{org_id}"' in items[0]
+    assert "Met " not in items[1]  # nobody recorded at Role 6's interview
+    assert "Someone else" not in page
+
+
 def test_pages_of_someone_elses_interview_are_not_found(
     client, app, user, make_user, make_interview
 ):

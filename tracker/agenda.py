@@ -443,18 +443,17 @@ def for_contact(contact: Contact, closed_limit: int = 20) -> list[FollowUp]:
     return [*open_ones, *closed]
 
 
-def for_organisation(organisation_id: int, limit: int = 50) -> list[FollowUp]:
+_FOR_ORGANISATION = (
+    _listed_select()
+    .where(FollowUp.organisation_id == bindparam("organisation_id"), FollowUp.status == OPEN)
+    .order_by(FollowUp.due_on, FollowUp.id)
+    .limit(bindparam("limit"))
+)
+
+
+def for_organisation(organisation_id: int, limit: int = 50) -> list[Listed]:
     """Open follow-ups for the organisation or anyone met there, soonest first."""
-    return list(
-        db.session.execute(
-            db.select(FollowUp)
-            .where(FollowUp.organisation_id == organisation_id, FollowUp.status == OPEN)
-            .options(
-                db.joinedload(FollowUp.contact),
-                db.joinedload(FollowUp.organisation),
-                db.joinedload(FollowUp.interview),
-            )
-            .order_by(FollowUp.due_on, FollowUp.id)
-            .limit(limit)
-        ).scalars()
+    rows = db.session.execute(
+        _FOR_ORGANISATION, {"organisation_id": organisation_id, "limit": limit}
     )
+    return [_listed(row) for row in rows]

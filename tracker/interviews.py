@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import bindparam
+
 from . import followups
 from .db import db
 from .models import (
@@ -180,3 +182,53 @@ def delete_interview(user: User, interview: Interview) -> None:
     db.session.expire_all()  # the database cascaded: drop what the session remembers
     for contact in contacts:
         followups.replan_contact(user, contact)
+
+
+@dataclass(frozen=True, slots=True)
+class Latest:
+    """An interview as the home page lists it: what, where, when and whom the user met."""
+
+    id: int
+    role: str
+    organisation_id: int
+    organisation_name: str
+    stage: Stage
+    held_on: date
+    outcome: Outcome
+    people: tuple[str, ...]
+
+
+# The home page's latest interviews as plain rows, in two statements built once (loading
+# them as ORM objects with their organisations, participants and contacts cost more than
+# the whole agenda above them).
+_LATEST = (
+    db.select(
+        Interview.id,
+        Interview.role,
+        Interview.organisation_id,
+        Organisation.name,
+        Interview.stage,
+        Interview.held_on,
+        Interview.outcome,
+    )
+    .join(Organisation, Organisation.id == Interview.organisation_id)
+    .where(Interview.user_id == bindparam("user_id"))
+    .order_by(Interview.held_on.desc(), Interview.id.desc())
+    .limit(bindparam("limit"))
+)
+_MET = (
+    db.select(Participant.interview_id, Contact.name)
+    .join(Contact, Contact.id == Participant.contact_id)
+    .where(Participant.interview_id.in_(bindparam("interview_ids", expanding=True)))
+    .order_by(Participant.id)
+)
+
+
+def latest_interviews(user_id: int, limit: int = 5) -> list[Latest]:
+    """The user's latest interviews, newest first, each with the names of the people met."""
+    rows = db.session.execute(_LATEST, {"user_id": user_id, "limit": limit}).all()
+    met: dict[int, list[str]] = {row.id: [] for row in rows}
+    if met:
+        for interview_id, name in db.session.execute(_MET, {"interview_ids": list(met)}):
+            met[interview_id].append(name)
+    return [Latest(*row, people=tuple(met[row.id])) for row in rows]

@@ -3,10 +3,8 @@
 from flask import Blueprint, render_template
 from flask_login import current_user
 
-from .. import agenda
+from .. import agenda, interviews
 from ..clock import local_today
-from ..db import db
-from ..models import Interview, Participant
 
 bp = Blueprint("home", __name__)
 
@@ -31,18 +29,5 @@ def index():
         for key, heading, items, empty in sections
         if items or key != "overdue"
     ]
-    recent = (
-        db.session.execute(
-            db.select(Interview)
-            .filter_by(user_id=current_user.id)
-            .options(
-                db.joinedload(Interview.organisation),
-                db.selectinload(Interview.participants).joinedload(Participant.contact),
-            )
-            .order_by(Interview.held_on.desc(), Interview.id.desc())
-            .limit(5)
-        )
-        .scalars()
-        .all()
-    )
+    recent = interviews.latest_interviews(current_user.id)
     return render_template("home/index.html", agenda=shown, sections=sections, recent=recent)
