@@ -187,6 +187,7 @@ def test_the_page_shows_every_interview_and_everyone_met_with_their_roles(
     assert f"/interviews/{first}" in page and f"/interviews/{second}" in page
     assert "Backend Engineer" in page and "Staff Engineer" in page
     assert "Elsewhere" not in page and "Other Person" not in page
+    assert "Met Dana Smith, Lee Chen" in page and "Met Dana Smith, Kim" in page
     dana = person_entry(page, "Dana Smith")
     assert "CTO" in dana
     assert "Hiring manager at the" in dana and "4 Mar" in dana

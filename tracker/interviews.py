@@ -185,8 +185,15 @@ def delete_interview(user: User, interview: Interview) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class Latest:
-    """An interview as the home page lists it: what, where, when and whom the user met."""
+class Met:
+    contact_id: int
+    name: str
+    role: ParticipantRole
+
+
+@dataclass(frozen=True, slots=True)
+class ListedInterview:
+    """An interview as lists show it: what, where, when, and whom the user met there."""
 
     id: int
     role: str
@@ -195,13 +202,13 @@ class Latest:
     stage: Stage
     held_on: date
     outcome: Outcome
-    people: tuple[str, ...]
+    people: tuple[Met, ...]
 
 
-# The home page's latest interviews as plain rows, in two statements built once (loading
-# them as ORM objects with their organisations, participants and contacts cost more than
-# the whole agenda above them).
-_LATEST = (
+# Lists of interviews read plain rows, in two statements built once: as ORM objects,
+# with their organisations, participants and contacts, the home page's five latest cost
+# more than its whole agenda.
+_LISTED = (
     db.select(
         Interview.id,
         Interview.role,
@@ -212,23 +219,32 @@ _LATEST = (
         Interview.outcome,
     )
     .join(Organisation, Organisation.id == Interview.organisation_id)
-    .where(Interview.user_id == bindparam("user_id"))
     .order_by(Interview.held_on.desc(), Interview.id.desc())
-    .limit(bindparam("limit"))
 )
+_LATEST = _LISTED.where(Interview.user_id == bindparam("user_id")).limit(bindparam("limit"))
+_AT_ORGANISATION = _LISTED.where(Interview.organisation_id == bindparam("organisation_id"))
 _MET = (
-    db.select(Participant.interview_id, Contact.name)
+    db.select(Participant.interview_id, Participant.contact_id, Contact.name, Participant.role)
     .join(Contact, Contact.id == Participant.contact_id)
     .where(Participant.interview_id.in_(bindparam("interview_ids", expanding=True)))
     .order_by(Participant.id)
 )
 
 
-def latest_interviews(user_id: int, limit: int = 5) -> list[Latest]:
-    """The user's latest interviews, newest first, each with the names of the people met."""
-    rows = db.session.execute(_LATEST, {"user_id": user_id, "limit": limit}).all()
-    met: dict[int, list[str]] = {row.id: [] for row in rows}
+def _listed(statement, values: dict) -> list[ListedInterview]:
+    rows = db.session.execute(statement, values).all()
+    met: dict[int, list[Met]] = {row.id: [] for row in rows}
     if met:
-        for interview_id, name in db.session.execute(_MET, {"interview_ids": list(met)}):
-            met[interview_id].append(name)
-    return [Latest(*row, people=tuple(met[row.id])) for row in rows]
+        for interview_id, *person in db.session.execute(_MET, {"interview_ids": list(met)}):
+            met[interview_id].append(Met(*person))
+    return [ListedInterview(*row, people=tuple(met[row.id])) for row in rows]
+
+
+def latest_interviews(user_id: int, limit: int = 5) -> list[ListedInterview]:
+    """The user's latest interviews, newest first."""
+    return _listed(_LATEST, {"user_id": user_id, "limit": limit})
+
+
+def interviews_at(organisation_id: int) -> list[ListedInterview]:
+    """Every interview at the organisation, newest first."""
+    return _listed(_AT_ORGANISATION, {"organisation_id": organisation_id})

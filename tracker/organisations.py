@@ -2,12 +2,16 @@
 
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
-from sqlalchemy import func
+from sqlalchemy import Row, bindparam, func
 
 from . import followups
 from .db import db
 from .models import Contact, Interaction, Interview, Organisation, Participant, Position, User
+
+if TYPE_CHECKING:
+    from .interviews import ListedInterview
 
 
 def name_key(name: str) -> str:
@@ -133,8 +137,8 @@ def summarise(organisations: list[Organisation]) -> list[OrganisationSummary]:
 
 def summary_from(
     organisation: Organisation,
-    interviews: list[Interview],
-    people: list[tuple[Contact, list[Position]]],
+    interviews: "list[ListedInterview]",
+    people: list[tuple[Row, list[Row]]],
     interactions: list[Interaction],
 ) -> OrganisationSummary:
     """The figures `summarise` gives, from what the organisation's page has already read:
@@ -149,16 +153,18 @@ def summary_from(
     )
 
 
-def people_at(organisation: Organisation) -> list[tuple[Contact, list[Position]]]:
-    """Everyone who works or worked there, with their positions there, current first."""
-    positions = db.session.execute(
-        db.select(Position)
-        .join(Position.contact)
-        .where(Position.organisation_id == organisation.id)
-        .options(db.contains_eager(Position.contact))
-        .order_by(Contact.name, Position.id)
-    ).scalars()
-    people: dict[int, tuple[Contact, list[Position]]] = {}
-    for position in positions:
-        people.setdefault(position.contact_id, (position.contact, []))[1].append(position)
+_PEOPLE_AT = (
+    db.select(Contact.id, Contact.name, Position.title, Position.ended_on)
+    .join(Contact, Contact.id == Position.contact_id)
+    .where(Position.organisation_id == bindparam("organisation_id"))
+    .order_by(Contact.name, Position.id)
+)
+
+
+def people_at(organisation: Organisation) -> list[tuple[Row, list[Row]]]:
+    """Everyone who works or worked there, by name, with their positions there: rows of
+    the contact's id and name and the position's title and end date."""
+    people: dict[int, tuple[Row, list[Row]]] = {}
+    for row in db.session.execute(_PEOPLE_AT, {"organisation_id": organisation.id}):
+        people.setdefault(row.id, (row, []))[1].append(row)
     return list(people.values())

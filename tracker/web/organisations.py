@@ -7,7 +7,8 @@ from .. import agenda
 from ..clock import local_today
 from ..db import db
 from ..forms import ConfirmForm, OrganisationForm
-from ..models import Interaction, Interview, Organisation, Participant
+from ..interviews import ListedInterview, interviews_at
+from ..models import Interaction, Organisation, ParticipantRole
 from ..organisations import (
     delete_organisation,
     people_at,
@@ -39,20 +40,11 @@ def index():
 @login_required
 def show(organisation_id: int):
     organisation = owned_or_404(Organisation, organisation_id)
-    interviews = (
-        db.session.execute(
-            db.select(Interview)
-            .filter_by(organisation_id=organisation.id)
-            .options(db.selectinload(Interview.participants).joinedload(Participant.contact))
-            .order_by(Interview.held_on.desc(), Interview.id.desc())
-        )
-        .scalars()
-        .all()
-    )
-    roles: dict[int, list[tuple[Interview, str]]] = {}
+    interviews = interviews_at(organisation.id)
+    roles: dict[int, list[tuple[ListedInterview, ParticipantRole]]] = {}
     for interview in interviews:
-        for participant in interview.participants:
-            roles.setdefault(participant.contact_id, []).append((interview, participant.role))
+        for person in interview.people:
+            roles.setdefault(person.contact_id, []).append((interview, person.role))
     interactions = (
         db.session.execute(
             db.select(Interaction)
