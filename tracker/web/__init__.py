@@ -1,11 +1,11 @@
 """Blueprints, one per area of pages, and the helpers every view shares."""
 
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from flask import Flask, abort
+from flask import Flask, abort, current_app, url_for
 from flask_login import current_user
 from sqlalchemy import Select, func, inspect
 from sqlalchemy.sql.base import ExecutableOption
@@ -31,6 +31,16 @@ def owned_or_404(model: type[T], ident: int, *options: ExecutableOption) -> T:
             log_denied(f"another user's {model.__name__.lower()}")
         abort(404)
     return row
+
+
+def row_links(endpoint: str) -> Callable[[int], str]:
+    """The URL of `endpoint` for any id, from one url_for call: a list links each of its
+    rows by id without building every URL (url_for costs about 10 µs a call, and a page
+    can link a hundred rows). The endpoint's rule takes exactly one argument, an integer.
+    """
+    [argument] = next(current_app.url_map.iter_rules(endpoint)).arguments
+    before, after = url_for(endpoint, **{argument: MAX_ID}).split(str(MAX_ID))
+    return lambda ident: f"{before}{int(ident)}{after}"
 
 
 def safe_next(target: str | None, default: str) -> str:
