@@ -417,3 +417,34 @@ def test_matches_that_sort_late_are_collected_not_read_in_name_order(app, user):
         names = found(user.id, "zoe")
         assert names == found(user.id, "zo") == [f"Zoe Late {n:04d}" for n in range(2100)]
         assert found(user.id, "early")[:2] == ["Aaron Early 0000", "Aaron Early 0001"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_small_accounts_search_reads_its_own_names_not_a_large_accounts_matches(
+    app, user, make_user
+):
+    """Another account matches "northwind" thousands of times, this one 30 times among
+    60 people: fewer than a page, so no probe finds one. SQLite's index holds both
+    accounts' documents: collecting the matches would read the large account's too. The
+    small account is read in name order instead, and finds only its own people."""
+    large = make_user("large@example.com")
+    with app.app_context():
+        place = find_or_create_organisation(large.id, "Northwind").id
+        ids = (
+            db.session.execute(
+                insert(Contact).returning(Contact.id, sort_by_parameter_order=True),
+                [{"user_id": large.id, "name": f"Large {n:04d}"} for n in range(contacts.FEW + 1)],
+            )
+            .scalars()
+            .all()
+        )
+        db.session.execute(
+            insert(Position), [{"contact_id": i, "organisation_id": place} for i in ids]
+        )
+        for n in range(60):
+            add(user.id, f"Small {n:02d}", "Northwind Traders" if n % 2 else "Globex")
+        db.session.commit()
+        plan = sqlite_plan("northwind", user.id)
+        assert "INDEX ix_contact_user_name" in plan, plan  # this account's names, in order
+        assert "TEMP B-TREE" not in plan, plan  # not collected and sorted
+        assert found(user.id, "northwind") == [f"Small {n:02d}" for n in range(1, 60, 2)]

@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, exists, or_
+from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, exists, func, or_
 
 from . import search as search_index
 from .db import db
@@ -97,7 +97,7 @@ def _matching(user_id: int, term: str) -> ColumnElement[bool]:
     dialect = db.session.get_bind().dialect.name
     if len(term) >= search_index.MIN_LENGTH and dialect == "sqlite":
         return _sqlite_matching(user_id, term, pattern)
-    if dialect == "sqlite" and not _read_in_name_order(user_id, pattern):
+    if dialect == "sqlite" and not _sqlite_read_in_name_order(user_id, pattern):
         # No page among the first names ("zo", or a pair no one has): scanning every
         # document once (20 ms per 100,000) beats testing the user's contacts one by one
         # in name order until a page is full, when that means most of the account.
@@ -122,9 +122,32 @@ def _matching(user_id: int, term: str) -> ColumnElement[bool]:
     )
 
 
+# How many contacts the user has, counted no further than `up_to`, from the user's index.
+_CONTACTS_UP_TO = db.select(func.count()).select_from(
+    db.select(Contact.id)
+    .where(Contact.user_id == bindparam("user_id"))
+    .limit(bindparam("up_to"))
+    .subquery()
+)
+
+
 def _read_in_name_order(user_id: int, pattern: str) -> bool:
     """Whether the first PROBE contacts in name order hold a page of matches (see PROBE)."""
     return search_index.early_matches(user_id, pattern, among=PROBE, up_to=PAGE) >= PAGE
+
+
+def _sqlite_read_in_name_order(user_id: int, pattern: str) -> bool:
+    """Whether reading the user's contacts in name order meets a page within the first
+    PROBE of them: they hold a page of matches, or they are all the user has.
+
+    SQLite's index holds every account's documents, so collecting the matches costs as
+    many as all accounts have: a term a large account matches thousands of times must
+    not make a small account collect them all, when reading its few contacts costs less.
+    """
+    if _read_in_name_order(user_id, pattern):
+        return True
+    values = {"user_id": user_id, "up_to": PROBE + 1}
+    return db.session.execute(_CONTACTS_UP_TO, values).scalar_one() <= PROBE
 
 
 def _sqlite_matching(user_id: int, term: str, pattern: str) -> ColumnElement[bool]:
@@ -138,7 +161,7 @@ def _sqlite_matching(user_id: int, term: str, pattern: str) -> ColumnElement[boo
     within those rows. Either way the work follows the matches, not the account's size.
     """
     many = search_index.sqlite_count(term, up_to=FEW + 1) > FEW
-    if not many or not _read_in_name_order(user_id, pattern):
+    if not many or not _sqlite_read_in_name_order(user_id, pattern):
         return and_(
             (Contact.user_id + 0) == user_id, Contact.id.in_(search_index.sqlite_matches(term))
         )
