@@ -75,8 +75,9 @@ class Listed:
     interview: Meeting | None
 
 
-# The columns a Listed is made of, in its fields' order, and the joins they come from.
-_LISTED = (
+# The columns a Listed is made of: the follow-up's own, then the little it shows of its
+# contact, organisation and interview (joined by `_with_context`).
+_OWN = (
     FollowUp.id,
     FollowUp.kind,
     FollowUp.title,
@@ -87,6 +88,8 @@ _LISTED = (
     FollowUp.contact_id,
     FollowUp.organisation_id,
     FollowUp.interview_id,
+)
+_CONTEXT = (
     Contact.name.label("contact_name"),
     Contact.email.label("contact_email"),
     Organisation.name.label("organisation_name"),
@@ -96,17 +99,19 @@ _LISTED = (
 )
 
 
-def _listed_select(*extra) -> Select:
+def _with_context(statement: Select, follow_ups=FollowUp) -> Select:
+    """`statement` joined to the contacts, organisations and interviews of `follow_ups`:
+    the follow-up table, or a subquery of its _OWN columns."""
+    columns = follow_ups if follow_ups is FollowUp else follow_ups.c
     return (
-        db.select(*extra, *_LISTED)
-        .outerjoin(Contact, Contact.id == FollowUp.contact_id)
-        .outerjoin(Organisation, Organisation.id == FollowUp.organisation_id)
-        .outerjoin(Interview, Interview.id == FollowUp.interview_id)
+        statement.outerjoin(Contact, Contact.id == columns.contact_id)
+        .outerjoin(Organisation, Organisation.id == columns.organisation_id)
+        .outerjoin(Interview, Interview.id == columns.interview_id)
     )
 
 
 def _listed(row) -> Listed:
-    """A Listed from a row of _listed_select."""
+    """A Listed from a row of the _OWN and _CONTEXT columns."""
     return Listed(
         row.id,
         row.kind,
@@ -179,14 +184,19 @@ def _section_condition(
 
 def _first_of_sections() -> Select:
     """The first rows of every section in one statement, built once, with parameters for
-    the user, the day, the week's end and the number of rows: each part of the UNION ALL
-    reads its own range of the (user, status, due) index and stops at its limit."""
+    the user, the day, the week's end and the number of rows.
+
+    Each part of the UNION ALL reads its own range of the (user, status, due) index and
+    stops at its limit; the few rows they find are then joined to their contacts,
+    organisations and interviews once. Joined inside each part instead, the statement
+    took PostgreSQL 6 ms to plan, five times as long as to run; this one about 0.3 ms.
+    """
     user_id = bindparam("user_id")
     today = bindparam("today", type_=Date)
     week_end = bindparam("week_end", type_=Date)
     order = (FollowUp.due_on, FollowUp.due_time, FollowUp.id)
     parts = [
-        _listed_select(literal(position).label("section"))
+        db.select(literal(position).label("section"), *_OWN)
         .where(
             FollowUp.user_id == user_id,
             FollowUp.status == OPEN,
@@ -198,8 +208,11 @@ def _first_of_sections() -> Select:
         .select()
         for position, section in enumerate(SECTIONS)
     ]
-    every = union_all(*parts).subquery()
-    return db.select(every).order_by(every.c.section, every.c.due_on, every.c.due_time, every.c.id)
+    first = union_all(*parts).subquery("first")
+    statement = db.select(first, *_CONTEXT).select_from(first)
+    return _with_context(statement, first).order_by(
+        first.c.section, first.c.due_on, first.c.due_time, first.c.id
+    )
 
 
 _FIRST_OF_SECTIONS = _first_of_sections()
@@ -444,7 +457,7 @@ def for_contact(contact: Contact, closed_limit: int = 20) -> list[FollowUp]:
 
 
 _FOR_ORGANISATION = (
-    _listed_select()
+    _with_context(db.select(*_OWN, *_CONTEXT))
     .where(FollowUp.organisation_id == bindparam("organisation_id"), FollowUp.status == OPEN)
     .order_by(FollowUp.due_on, FollowUp.id)
     .limit(bindparam("limit"))
