@@ -10,9 +10,10 @@ import re
 
 import pytest
 from scale_data import NOW, fill
-from sqlalchemy import event
+from sqlalchemy import event, insert
 
 from tracker.db import db
+from tracker.models import Organisation
 
 PAGES = {
     "home": "/",
@@ -101,3 +102,36 @@ def test_every_statement_of_a_list_page_is_served_by_an_index(app, account, page
     statements = recorded(app, client, PAGES[page].format(**ids))
     assert statements
     assert full_reads(app, statements) == []
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("page", ["home", "contacts list"])
+def test_with_real_statistics_organisations_are_looked_up_not_read_whole(
+    app, account, make_user, page
+):
+    """Beside another account of 3,000 organisations, and with the statistics autovacuum
+    keeps, PostgreSQL still looks up the few organisations a page names, by id, instead
+    of reading (and hashing) every account's organisations: the cost of naming them must
+    not grow with what other accounts hold."""
+    client, ids = account
+    other = make_user("other@example.com")
+    with app.app_context():
+        db.session.execute(
+            insert(Organisation),
+            [
+                {"user_id": other.id, "name": f"Other {n}", "name_key": f"other {n}"}
+                for n in range(3000)
+            ],
+        )
+        db.session.commit()
+        db.session.connection().exec_driver_sql("ANALYZE")
+        db.session.commit()
+    statements = recorded(app, client, PAGES[page].format(**ids))
+    with app.app_context():
+        connection = db.session.connection()
+        for statement, parameters in statements:
+            plan = "\n".join(
+                row[0] for row in connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)
+            )
+            assert "Seq Scan on organisation" not in plan, statement + "\n" + plan
+        db.session.rollback()

@@ -6,7 +6,18 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 
-from sqlalchemy import BindParameter, Date, Select, and_, bindparam, case, func, literal, union_all
+from sqlalchemy import (
+    BindParameter,
+    Date,
+    Select,
+    Subquery,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    union_all,
+)
 
 from . import drafts
 from .dates import short_date
@@ -75,8 +86,7 @@ class Listed:
     interview: Meeting | None
 
 
-# The columns a Listed is made of: the follow-up's own, then the little it shows of its
-# contact, organisation and interview (joined by `_with_context`).
+# A follow-up's own columns that a Listed is made of.
 _OWN = (
     FollowUp.id,
     FollowUp.kind,
@@ -89,29 +99,39 @@ _OWN = (
     FollowUp.organisation_id,
     FollowUp.interview_id,
 )
-_CONTEXT = (
-    Contact.name.label("contact_name"),
-    Contact.email.label("contact_email"),
-    Organisation.name.label("organisation_name"),
-    Interview.role,
-    Interview.stage,
-    Interview.held_on,
-)
 
 
-def _with_context(statement: Select, follow_ups=FollowUp) -> Select:
-    """`statement` joined to the contacts, organisations and interviews of `follow_ups`:
-    the follow-up table, or a subquery of its _OWN columns."""
-    columns = follow_ups if follow_ups is FollowUp else follow_ups.c
+def _listed_select(source: Subquery | None = None) -> Select:
+    """The _OWN columns of follow-ups (of the table, or all of `source`, a subquery of
+    them) with the little a Listed shows of their contact, organisation and interview.
+
+    The organisation's name is looked up for each follow-up: joined, PostgreSQL hashed
+    every organisation of every account to name a page's forty.
+    """
+    columns, own = (_OWN, FollowUp) if source is None else ((source,), source.c)
+    organisation_name = (
+        db.select(Organisation.name)
+        .where(Organisation.id == own.organisation_id)
+        .scalar_subquery()
+        .label("organisation_name")
+    )
     return (
-        statement.outerjoin(Contact, Contact.id == columns.contact_id)
-        .outerjoin(Organisation, Organisation.id == columns.organisation_id)
-        .outerjoin(Interview, Interview.id == columns.interview_id)
+        db.select(
+            *columns,
+            Contact.name.label("contact_name"),
+            Contact.email.label("contact_email"),
+            organisation_name,
+            Interview.role,
+            Interview.stage,
+            Interview.held_on,
+        )
+        .outerjoin(Contact, Contact.id == own.contact_id)
+        .outerjoin(Interview, Interview.id == own.interview_id)
     )
 
 
 def _listed(row) -> Listed:
-    """A Listed from a row of the _OWN and _CONTEXT columns."""
+    """A Listed from a row of a _listed_select statement."""
     return Listed(
         row.id,
         row.kind,
@@ -209,8 +229,7 @@ def _first_of_sections() -> Select:
         for position, section in enumerate(SECTIONS)
     ]
     first = union_all(*parts).subquery("first")
-    statement = db.select(first, *_CONTEXT).select_from(first)
-    return _with_context(statement, first).order_by(
+    return _listed_select(first).order_by(
         first.c.section, first.c.due_on, first.c.due_time, first.c.id
     )
 
@@ -457,7 +476,7 @@ def for_contact(contact: Contact, closed_limit: int = 20) -> list[FollowUp]:
 
 
 _FOR_ORGANISATION = (
-    _with_context(db.select(*_OWN, *_CONTEXT))
+    _listed_select()
     .where(FollowUp.organisation_id == bindparam("organisation_id"), FollowUp.status == OPEN)
     .order_by(FollowUp.due_on, FollowUp.id)
     .limit(bindparam("limit"))
