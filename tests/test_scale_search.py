@@ -12,7 +12,7 @@ from datetime import date
 
 import flask_migrate
 import pytest
-from sqlalchemy import insert, inspect
+from sqlalchemy import event, insert, inspect
 
 from tracker import contacts, create_app
 from tracker.accounts import create_user
@@ -301,6 +301,47 @@ def test_every_page_of_a_search_shows_the_right_people_in_order(app, user, login
             assert [int(i) for i in listed.findall(html)] == pages[number - 2], term
     assert len(expected(documents, "northwind", names)) > 12  # several pages of them
     assert 0 < len(expected(documents, "hooli", names)) <= 8
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("probe", [1000, 6], ids=["all within the probe", "beyond the probe"])
+def test_sqlite_reads_a_first_page_found_by_the_probe_only_once(
+    app, user, login, monkeypatch, probe
+):
+    """Every term counts as many: the probe of the first names runs. When it finds the
+    whole first page, that page is looked up by id, not read in name order again; later
+    pages, and first pages the probe could not fill, read in name order or collect. Every
+    way, every page shows the right people in order."""
+    app.config["PER_PAGE"] = 4
+    monkeypatch.setattr(contacts, "FEW", 0)
+    monkeypatch.setattr(contacts, "PAGE", 2)
+    monkeypatch.setattr(contacts, "PROBE", probe)
+    with app.app_context():
+        documents = many_people(user.id)
+        names = {i: document.split("\n", 1)[0] for i, document in documents.items()}
+        engine = db.engine
+    client = login(user, as_client=app.test_client())
+    listed = re.compile(r'class="title" href="/contacts/(\d+)"')
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        for term in ("northwind", "north", "hooli", "tanaka", "sales", "zzz"):
+            wanted = expected(documents, term, names)
+            shown = []
+            for number in range(1, max(1, -(-len(wanted) // 4)) + 1):
+                statements.clear()
+                html = client.get(f"/contacts/?q={term}&page={number}").get_data(as_text=True)
+                shown += [int(i) for i in listed.findall(html)]
+                tests = sum(statement.count("contact_search.document") for statement in statements)
+                if number == 1 and probe == 1000 and len(wanted) >= 5:
+                    assert tests == 1, (term, statements)  # the probe's, and nothing again
+            assert shown == wanted, term
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
 
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)

@@ -32,9 +32,10 @@ def _like(term: str) -> str:
     return f"%{escaped}%"
 
 
-def contacts_query(user_id: int, search: str = "") -> Select:
+def contacts_query(user_id: int, search: str = "", first_page_rows: int | None = None) -> Select:
     """The user's contacts by name (id and name, as plain rows), optionally matching name,
-    job title or organisation.
+    job title or organisation. `first_page_rows`: the query is for the first page, which
+    reads that many rows (see _sqlite_matching).
 
     Rows, not Contact objects: the list shows a name and one job, and building objects
     for them cost more than the rest of the page. `current_jobs` reads the jobs.
@@ -48,7 +49,7 @@ def contacts_query(user_id: int, search: str = "") -> Select:
         if len(term) >= search_index.MIN_LENGTH and not _read_in_name_order(user_id, pattern):
             return search_index.postgresql_collected(user_id, pattern)
         return search_index.postgresql_search(query, user_id, pattern)
-    condition = _matching(user_id, term) if term else Contact.user_id == user_id
+    condition = _matching(user_id, term, first_page_rows) if term else Contact.user_id == user_id
     return query.where(condition).order_by(Contact.name, Contact.id)
 
 
@@ -87,7 +88,7 @@ def current_jobs(contact_ids: list[int]) -> dict[int, Row]:
     return jobs
 
 
-def _matching(user_id: int, term: str) -> ColumnElement[bool]:
+def _matching(user_id: int, term: str, first_page_rows: int | None = None) -> ColumnElement[bool]:
     """The user's contacts with `term` in their name, a job title or an organisation's name.
 
     Three characters or more on SQLite: through the trigram index (tracker.search), so the
@@ -99,7 +100,7 @@ def _matching(user_id: int, term: str) -> ColumnElement[bool]:
     pattern = _like(term)
     dialect = db.session.get_bind().dialect.name
     if len(term) >= search_index.MIN_LENGTH and dialect == "sqlite":
-        return _sqlite_matching(user_id, term, pattern)
+        return _sqlite_matching(user_id, term, pattern, first_page_rows)
     if dialect == "sqlite" and not _sqlite_read_in_name_order(user_id, pattern):
         # No page among the first names ("zo", or a pair no one has): scanning every
         # document once (20 ms per 100,000) beats testing the user's contacts one by one
@@ -141,19 +142,22 @@ def _read_in_name_order(user_id: int, pattern: str) -> bool:
 
 def _sqlite_read_in_name_order(user_id: int, pattern: str) -> bool:
     """Whether reading the user's contacts in name order meets a page within the first
-    PROBE of them: they hold a page of matches, or they are all the user has.
+    PROBE of them: they hold a page of matches, or they are all the user has."""
+    return _read_in_name_order(user_id, pattern) or _within_probe(user_id)
 
-    SQLite's index holds every account's documents, so collecting the matches costs as
-    many as all accounts have: a term a large account matches thousands of times must
-    not make a small account collect them all, when reading its few contacts costs less.
-    """
-    if _read_in_name_order(user_id, pattern):
-        return True
+
+def _within_probe(user_id: int) -> bool:
+    """Whether the user has at most PROBE contacts, so a read in name order never goes
+    further. SQLite's index holds every account's documents, so collecting the matches
+    costs as many as all accounts have: a term a large account matches thousands of
+    times must not make a small account collect them all, when it can read its own."""
     values = {"user_id": user_id, "up_to": PROBE + 1}
     return db.session.execute(_CONTACTS_UP_TO, values).scalar_one() <= PROBE
 
 
-def _sqlite_matching(user_id: int, term: str, pattern: str) -> ColumnElement[bool]:
+def _sqlite_matching(
+    user_id: int, term: str, pattern: str, first_page_rows: int | None = None
+) -> ColumnElement[bool]:
     """SQLite has no statistics to choose between two plans, so we choose, by a cheap count
     and, when many match, a probe of the first contacts in name order.
 
@@ -162,13 +166,19 @@ def _sqlite_matching(user_id: int, term: str, pattern: str) -> ColumnElement[boo
     from end to end). More, with a page of them among the first PROBE names: read the
     user's contacts in name order and test each one's search document, so a page is full
     within those rows. Either way the work follows the matches, not the account's size.
+
+    With `first_page_rows` (the first page's rows and the one that tells whether a next
+    page exists), the probe reads that many matches: when it finds them all, they are the
+    first page, looked up by id instead of read in name order a second time.
     """
-    many = search_index.sqlite_count(term, up_to=FEW + 1) > FEW
-    if not many or not _sqlite_read_in_name_order(user_id, pattern):
-        return and_(
-            (Contact.user_id + 0) == user_id, Contact.id.in_(search_index.sqlite_matches(term))
-        )
-    return and_(Contact.user_id == user_id, search_index.sqlite_document_has(pattern))
+    if search_index.sqlite_count(term, up_to=FEW + 1) > FEW:
+        wanted = max(PAGE, first_page_rows or 0)
+        first = search_index.sqlite_first_matches(user_id, pattern, PROBE, wanted)
+        if first_page_rows and len(first) >= first_page_rows:
+            return and_(Contact.user_id == user_id, Contact.id.in_(first))
+        if len(first) >= PAGE or _within_probe(user_id):
+            return and_(Contact.user_id == user_id, search_index.sqlite_document_has(pattern))
+    return and_((Contact.user_id + 0) == user_id, Contact.id.in_(search_index.sqlite_matches(term)))
 
 
 def record_move(

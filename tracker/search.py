@@ -252,20 +252,29 @@ def early_matches(user_id: int, pattern: str, among: int, up_to: int) -> int:
     and stops at the `up_to`-th match: a bounded probe of what reading the whole list in
     name order would meet first.
     """
-    if db.session.get_bind().dialect.name == "postgresql":
-        statement = (
-            "SELECT count(*) FROM (SELECT 1 FROM (SELECT document FROM contact_search "
-            "WHERE user_id = :user_id ORDER BY name, contact_id LIMIT :among) AS probe "
-            "WHERE document ILIKE :search_pattern LIMIT :up_to) AS found"
-        )
-    else:
-        statement = (
-            "SELECT count(*) FROM (SELECT 1 FROM (SELECT id FROM contact "  # noqa: S608  # nosec B608 - constants only
-            "WHERE user_id = :user_id ORDER BY name, id LIMIT :among) AS contact "
-            "WHERE " + _SQLITE_DOCUMENT_HAS + " LIMIT :up_to) AS found"
-        )
+    if db.session.get_bind().dialect.name != "postgresql":
+        return len(sqlite_first_matches(user_id, pattern, among, up_to))
+    statement = (
+        "SELECT count(*) FROM (SELECT 1 FROM (SELECT document FROM contact_search "
+        "WHERE user_id = :user_id ORDER BY name, contact_id LIMIT :among) AS probe "
+        "WHERE document ILIKE :search_pattern LIMIT :up_to) AS found"
+    )
     parameters = {"user_id": user_id, "among": among, "search_pattern": pattern, "up_to": up_to}
     return db.session.execute(text(statement), parameters).scalar_one()
+
+
+def sqlite_first_matches(user_id: int, pattern: str, among: int, up_to: int) -> list[int]:
+    """The ids of the first `up_to` matches of the LIKE `pattern` among the user's first
+    `among` contacts in name order (SQLite), as early_matches reads them: when there are
+    `up_to` of them, they are the list's first rows, which the search need not read again.
+    """
+    statement = (
+        "SELECT contact.id FROM (SELECT id FROM contact "  # noqa: S608  # nosec B608 - constants only
+        "WHERE user_id = :user_id ORDER BY name, id LIMIT :among) AS contact "
+        "WHERE " + _SQLITE_DOCUMENT_HAS + " LIMIT :up_to"
+    )
+    parameters = {"user_id": user_id, "among": among, "search_pattern": pattern, "up_to": up_to}
+    return list(db.session.execute(text(statement), parameters).scalars())
 
 
 def sqlite_matches(term: str) -> TextualSelect:

@@ -20,10 +20,11 @@ SEARCH_MAX = 200
 @login_required
 def index():
     search = request.args.get("q", "")[:SEARCH_MAX]
+    number, per_page = page_number(request.args.get("page")), current_app.config["PER_PAGE"]
     page = paginate(
-        contacts_query(current_user.id, search),
-        page_number(request.args.get("page")),
-        current_app.config["PER_PAGE"],
+        contacts_query(current_user.id, search, per_page + 1 if number == 1 else None),
+        number,
+        per_page,
         count_up_to=0 if search.strip() else COUNT_CAP,
         count_kept=(("contacts", current_user.id), current_user.feed_version),
     )
