@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import insert
 
 from tracker.db import db
-from tracker.models import FollowUp, FollowUpKind
+from tracker.models import FollowUp, FollowUpKind, Organisation
 
 INTERVIEW_DEFAULTS = {
     "organisation": "Acme",
@@ -103,5 +103,15 @@ def add_follow_ups(app, user, due: dict[str, date], status: str = "open") -> Non
                 }
                 for title, due_on in due.items()
             ],
+        )
+        db.session.commit()
+
+
+def add_organisations(app, user, names: list[str]) -> None:
+    """Organisations of the user's, by name, in one insert."""
+    with app.app_context():
+        db.session.execute(
+            insert(Organisation),
+            [{"user_id": user.id, "name": name, "name_key": name.lower()} for name in names],
         )
         db.session.commit()

@@ -9,11 +9,11 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from helpers import add_follow_ups, utc
+from helpers import add_follow_ups, add_organisations, utc
 from sqlalchemy import insert
 
 from tracker.db import db
-from tracker.models import Contact, FollowUp, Organisation
+from tracker.models import Contact, FollowUp
 
 NOW = utc(2026, 11, 21, 9, 0)
 TODAY = date(2026, 11, 21)
@@ -122,15 +122,7 @@ def test_a_search_counts_no_further_than_its_page(app, client, user):
 
 
 def test_organisations_count_to_a_thousand_too(app, client, user):
-    with app.app_context():
-        db.session.execute(
-            insert(Organisation),
-            [
-                {"user_id": user.id, "name": f"Org {n:04d}", "name_key": f"org {n:04d}"}
-                for n in range(1001)
-            ],
-        )
-        db.session.commit()
+    add_organisations(app, user, [f"Org {n:04d}" for n in range(1001)])
     page = client.get("/organisations/").get_data(as_text=True)
     assert "<span>Page 1</span>" in page and 'href="/organisations/?page=2"' in page
     assert page.count(">Org ") == 50

@@ -9,11 +9,11 @@ an index for every table (it still scans sequentially when no index can serve).
 import re
 
 import pytest
+from helpers import add_organisations
 from scale_data import NOW, fill
-from sqlalchemy import event, insert
+from sqlalchemy import event
 
 from tracker.db import db
-from tracker.models import Organisation
 
 PAGES = {
     "home": "/",
@@ -115,15 +115,8 @@ def test_with_real_statistics_organisations_are_looked_up_not_read_whole(
     not grow with what other accounts hold."""
     client, ids = account
     other = make_user("other@example.com")
+    add_organisations(app, other, [f"Other {n}" for n in range(3000)])
     with app.app_context():
-        db.session.execute(
-            insert(Organisation),
-            [
-                {"user_id": other.id, "name": f"Other {n}", "name_key": f"other {n}"}
-                for n in range(3000)
-            ],
-        )
-        db.session.commit()
         db.session.connection().exec_driver_sql("ANALYZE")
         db.session.commit()
     statements = recorded(app, client, PAGES[page].format(**ids))
