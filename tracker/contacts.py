@@ -1,8 +1,9 @@
 """Contacts: search, the jobs they hold over time, and where they were met."""
 
 from datetime import date
+from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, exists, func, or_
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, or_
 
 from . import search as search_index
 from .db import db
@@ -77,14 +78,24 @@ _JOBS = (
 )
 
 
-def current_jobs(contact_ids: list[int]) -> dict[int, Row]:
-    """Each contact's current job (Contact.current_position) as a row of its title, end
-    date and organisation's name, by contact id; contacts with no job are left out."""
+class Job(NamedTuple):
+    """A contact's job as a list shows it. A tuple, not the query's row: a page reads a
+    row's fields by name for fifty contacts, which cost a tenth of the contacts list."""
+
+    title: str
+    ended_on: date | None
+    organisation: str
+
+
+def current_jobs(contact_ids: list[int]) -> dict[int, Job]:
+    """Each contact's current job (Contact.current_position) by contact id; contacts with
+    no job are left out."""
     if not contact_ids:
         return {}
-    jobs: dict[int, Row] = {}
-    for row in db.session.execute(_JOBS, {"contact_ids": contact_ids}):
-        jobs.setdefault(row.contact_id, row)
+    jobs: dict[int, Job] = {}
+    for contact_id, *job in db.session.execute(_JOBS, {"contact_ids": contact_ids}):
+        if contact_id not in jobs:
+            jobs[contact_id] = Job(*job)
     return jobs
 
 

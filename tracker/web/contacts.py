@@ -28,8 +28,8 @@ def index():
         count_up_to=0 if search.strip() else COUNT_CAP,
         count_kept=(("contacts", current_user.id), current_user.feed_version),
     )
-    jobs = current_jobs([contact.id for contact in page.items])
-    rows = [(contact, jobs.get(contact.id)) for contact in page.items]
+    jobs = current_jobs([contact_id for contact_id, _ in page.items])
+    rows = [(contact_id, name, jobs.get(contact_id)) for contact_id, name in page.items]
     return render_template("contacts/index.html", page=page, rows=rows, search=search)
 
 
