@@ -344,12 +344,12 @@ def describe(follow_ups: Sequence[FollowUp | Listed], today: date) -> list[Item]
                 "contact_ids": sorted({c for _, c in pairs}),
             },
         ).all()
-        topics = {(r.interview_id, r.contact_id): r.topics for r in rows}
+        topics = {(interview_id, contact_id): text for interview_id, contact_id, text in rows}
     contact_ids = {f.contact_id for f in follow_ups if f.contact_id}
     last_notes: dict[int, str] = {}
     if contact_ids:
-        rows = db.session.execute(_NOTES, {"contact_ids": sorted(contact_ids)}).all()
-        last_notes = {r.contact_id: r.note for r in rows}  # the latest wins
+        rows = db.session.execute(_NOTES, {"contact_ids": sorted(contact_ids)})
+        last_notes = {contact_id: note for contact_id, note in rows}  # the latest wins
     items = []
     for f in follow_ups:
         interview = f.interview
