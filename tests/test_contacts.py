@@ -192,6 +192,10 @@ def test_the_list_shows_each_contacts_current_job(client, app, user):
     assert "Lee Chen" in lee_item and "Head of Talent · Globex</span>" in lee_item
     assert "Initech" not in lee_item and "Acme" not in lee_item and "Hooli" not in kim_item
     assert "Nobody Anywhere" in nobody_item and "meta" not in nobody_item
+    # A search reads its rows another way, and shows the same current jobs.
+    found = client.get("/contacts/?q=park").get_data(as_text=True)
+    [kim_found] = re.findall(r'<li class="list-item">(.*?)</li>', found, re.S)
+    assert "QA Lead · Umbrella (until 30 Jun 2025)" in " ".join(kim_found.split())
 
 
 # --- The contact page ----------------------------------------------------------------------

@@ -1,9 +1,11 @@
 """Contacts: search, the jobs they hold over time, and where they were met."""
 
+from collections.abc import Sequence
 from datetime import date
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, or_
+from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, exists, func, or_
+from sqlalchemy.orm import aliased
 
 from . import search as search_index
 from .db import db
@@ -87,6 +89,16 @@ class Job(NamedTuple):
     organisation: str
 
 
+# A row of the contacts list: the contact's id and name, and their current job if any.
+Listed = tuple[int, str, Job | None]
+
+
+def with_jobs(rows: Sequence[Row]) -> list[Listed]:
+    """Rows of contacts_query (id and name) with each contact's current job."""
+    jobs = current_jobs([contact_id for contact_id, _ in rows])
+    return [(contact_id, name, jobs.get(contact_id)) for contact_id, name in rows]
+
+
 def current_jobs(contact_ids: list[int]) -> dict[int, Job]:
     """Each contact's current job (Contact.current_position) by contact id; contacts with
     no job are left out."""
@@ -97,6 +109,60 @@ def current_jobs(contact_ids: list[int]) -> dict[int, Job]:
         if contact_id not in jobs:
             jobs[contact_id] = Job(*job)
     return jobs
+
+
+def _list_page() -> Select:
+    """A page of the user's contacts in name order, each with their current job, in one
+    statement built once (parameters: the user's id, `rows` and `skip`).
+
+    Every contacts list that is not a search reads this. As two statements, or as one
+    built for each request, the list spent three times as long in SQLAlchemy as in the
+    database. The job, Contact.current_position, and its organisation's name are looked
+    up by id for each of the page's rows, never joined to the whole table.
+    """
+    page = (
+        db.select(Contact.id, Contact.name)
+        .where(Contact.user_id == bindparam("user_id"))
+        .order_by(Contact.name, Contact.id)
+        .limit(bindparam("rows"))
+        .offset(bindparam("skip"))
+        .subquery("page")
+    )
+    held = aliased(Position)
+    current = (
+        db.select(held.id)
+        .where(held.contact_id == page.c.id)
+        .order_by(held.ended_on.is_(None).desc(), held.started_on.desc(), held.id.desc())
+        .limit(1)
+        .correlate(page)
+        .scalar_subquery()
+    )
+    organisation = (
+        db.select(Organisation.name)
+        .where(Organisation.id == Position.organisation_id)
+        .correlate(Position)
+        .scalar_subquery()
+    )
+    return (
+        db.select(page.c.id, page.c.name, Position.title, Position.ended_on, organisation)
+        .select_from(page)
+        .outerjoin(Position, Position.id == current)
+        .order_by(page.c.name, page.c.id)
+    )
+
+
+_LIST_PAGE = _list_page()
+
+
+def list_page(user_id: int, rows: int, skip: int) -> list[Listed]:
+    """`rows` of the user's contacts in name order after the first `skip`, with their jobs."""
+    values = {"user_id": user_id, "rows": rows, "skip": skip}
+    return [
+        (contact_id, name, None if organisation is None else Job(title, ended_on, organisation))
+        for contact_id, name, title, ended_on, organisation in db.session.execute(
+            _LIST_PAGE, values
+        )
+    ]
 
 
 def _matching(user_id: int, term: str, first_page_rows: int | None = None) -> ColumnElement[bool]:

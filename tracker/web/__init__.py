@@ -114,6 +114,7 @@ def paginate(
     per_page: int,
     count_up_to: int = COUNT_CAP,
     count_kept: tuple[Hashable, Hashable] | None = None,
+    read: Callable[[int, int], list] | None = None,
 ) -> Page:
     """A page of `query` (one row more tells whether a next page exists) and a capped count.
 
@@ -121,11 +122,16 @@ def paginate(
     skipped when the page shows where the list ends (or `count_up_to` is 0: searches,
     whose count would have to test every row). With `count_kept`, a slot and a key naming
     what the count depends on (tracker/counts.py), it is kept for the next page views.
+    With `read(limit, offset)`, a statement prepared for the list reads the page's rows
+    instead of `query` (which is still what is counted).
     """
     offset = (page - 1) * per_page
-    result = db.session.execute(query.limit(per_page + 1).offset(offset))
-    # A query of one model gives its objects; a query of columns gives rows.
-    rows = result.scalars().all() if len(query.column_descriptions) == 1 else result.all()
+    if read is not None:
+        rows = read(per_page + 1, offset)
+    else:
+        result = db.session.execute(query.limit(per_page + 1).offset(offset))
+        # A query of one model gives its objects; a query of columns gives rows.
+        rows = result.scalars().all() if len(query.column_descriptions) == 1 else result.all()
     items, has_next = list(rows[:per_page]), len(rows) > per_page
     if not has_next and (items or page == 1):
         return Page(items, page, per_page, False, offset + len(items), offset + len(items))

@@ -1,16 +1,25 @@
 """Contacts: search and list, one contact's page, edit, a move to a new job, delete."""
 
+from functools import partial
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from .. import agenda, followups
 from ..clock import local_today
-from ..contacts import contacts_query, current_jobs, interactions, meetings, record_move
+from ..contacts import (
+    contacts_query,
+    interactions,
+    list_page,
+    meetings,
+    record_move,
+    with_jobs,
+)
 from ..db import db
 from ..forms import ConfirmForm, ContactForm, InteractionForm, MoveForm
 from ..models import Contact, InteractionKind, Position
 from ..organisations import organisation_names
-from . import COUNT_CAP, owned_or_404, page_number, paginate
+from . import owned_or_404, page_number, paginate
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
 SEARCH_MAX = 200
@@ -21,15 +30,19 @@ SEARCH_MAX = 200
 def index():
     search = request.args.get("q", "")[:SEARCH_MAX]
     number, per_page = page_number(request.args.get("page")), current_app.config["PER_PAGE"]
-    page = paginate(
-        contacts_query(current_user.id, search, per_page + 1 if number == 1 else None),
-        number,
-        per_page,
-        count_up_to=0 if search.strip() else COUNT_CAP,
-        count_kept=(("contacts", current_user.id), current_user.feed_version),
-    )
-    jobs = current_jobs([contact_id for contact_id, _ in page.items])
-    rows = [(contact_id, name, jobs.get(contact_id)) for contact_id, name in page.items]
+    query = contacts_query(current_user.id, search, per_page + 1 if number == 1 else None)
+    if search.strip():
+        page = paginate(query, number, per_page, count_up_to=0)
+        rows = with_jobs(page.items)
+    else:
+        page = paginate(
+            query,
+            number,
+            per_page,
+            count_kept=(("contacts", current_user.id), current_user.feed_version),
+            read=partial(list_page, current_user.id),
+        )
+        rows = page.items
     return render_template("contacts/index.html", page=page, rows=rows, search=search)
 
 
