@@ -186,3 +186,19 @@ def people_at(organisation: Organisation) -> list[tuple[Person, list[Held]]]:
             people[contact_id] = (Person(contact_id, name), [])
         people[contact_id][1].append(Held(title, ended_on))
     return list(people.values())
+
+
+# The organisation page's interactions, latest first: built once (parameters: the
+# organisation's id and how many).
+_INTERACTIONS_AT = (
+    db.select(Interaction)
+    .where(Interaction.organisation_id == bindparam("organisation_id"))
+    .order_by(Interaction.occurred_on.desc(), Interaction.id.desc())
+    .limit(bindparam("limit"))
+)
+
+
+def interactions_at(organisation_id: int, limit: int = 50) -> list[Interaction]:
+    """The latest interactions logged at the organisation."""
+    values = {"organisation_id": organisation_id, "limit": limit}
+    return list(db.session.execute(_INTERACTIONS_AT, values).scalars())

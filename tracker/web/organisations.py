@@ -8,9 +8,10 @@ from ..clock import local_today
 from ..db import db
 from ..forms import ConfirmForm, OrganisationForm
 from ..interviews import ListedInterview, interviews_at
-from ..models import Interaction, Organisation, ParticipantRole
+from ..models import Organisation, ParticipantRole
 from ..organisations import (
     delete_organisation,
+    interactions_at,
     people_at,
     rename_organisation,
     summarise,
@@ -45,16 +46,7 @@ def show(organisation_id: int):
     for interview in interviews:
         for person in interview.people:
             roles.setdefault(person.contact_id, []).append((interview, person.role))
-    interactions = (
-        db.session.execute(
-            db.select(Interaction)
-            .filter_by(organisation_id=organisation.id)
-            .order_by(Interaction.occurred_on.desc(), Interaction.id.desc())
-            .limit(50)
-        )
-        .scalars()
-        .all()
-    )
+    interactions = interactions_at(organisation.id)
     people = people_at(organisation)
     return render_template(
         "organisations/show.html",
