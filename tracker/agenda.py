@@ -21,7 +21,7 @@ from sqlalchemy import (
 
 from . import drafts
 from .dates import short_date
-from .db import db
+from .db import db, rows_of
 from .models import (
     Contact,
     FollowUp,
@@ -269,7 +269,7 @@ def agenda(user: User, today: date, rows: int = HOME_ROWS) -> Agenda:
         "week_end": today + timedelta(days=7),
         "rows": rows + 1,
     }
-    for row in db.session.execute(_FIRST_OF_SECTIONS, values):
+    for row in rows_of(_FIRST_OF_SECTIONS, values):
         found[SECTIONS[row[0]]].append(_listed(row))  # the first column: the section
     shown = {section: listed[:rows] for section, listed in found.items()}
     more = {section for section, listed in found.items() if len(listed) > rows}
@@ -297,8 +297,8 @@ def due_count(user: User, today: date, up_to: int | None = None) -> int:
     """How many open follow-ups are due today or overdue; with `up_to`, counted no further."""
     values = {"user_id": user.id, "today": today}
     if up_to is None:
-        return db.session.execute(_DUE_COUNT, values).scalar_one()
-    return db.session.execute(_DUE_COUNT_UP_TO, {**values, "up_to": up_to}).scalar_one()
+        return rows_of(_DUE_COUNT, values).scalar_one()
+    return rows_of(_DUE_COUNT_UP_TO, {**values, "up_to": up_to}).scalar_one()
 
 
 @dataclass(frozen=True)
@@ -337,19 +337,19 @@ def describe(follow_ups: Sequence[FollowUp | Listed], today: date) -> list[Item]
     pairs = {(f.interview_id, f.contact_id) for f in follow_ups if f.interview_id and f.contact_id}
     topics: dict[tuple[int, int], str] = {}
     if pairs:
-        rows = db.session.execute(
+        found = rows_of(
             _TOPICS,
             {
                 "interview_ids": sorted({i for i, _ in pairs}),
                 "contact_ids": sorted({c for _, c in pairs}),
             },
-        ).all()
-        topics = {(interview_id, contact_id): text for interview_id, contact_id, text in rows}
+        )
+        topics = {(interview_id, contact_id): text for interview_id, contact_id, text in found}
     contact_ids = {f.contact_id for f in follow_ups if f.contact_id}
     last_notes: dict[int, str] = {}
     if contact_ids:
-        rows = db.session.execute(_NOTES, {"contact_ids": sorted(contact_ids)})
-        last_notes = {contact_id: note for contact_id, note in rows}  # the latest wins
+        found = rows_of(_NOTES, {"contact_ids": sorted(contact_ids)})
+        last_notes = {contact_id: note for contact_id, note in found}  # the latest wins
     items = []
     for f in follow_ups:
         interview = f.interview
@@ -504,7 +504,5 @@ _FOR_ORGANISATION = (
 
 def for_organisation(organisation_id: int, limit: int = 50) -> list[Listed]:
     """Open follow-ups for the organisation or anyone met there, soonest first."""
-    rows = db.session.execute(
-        _FOR_ORGANISATION, {"organisation_id": organisation_id, "limit": limit}
-    )
-    return [_listed(row) for row in rows]
+    found = rows_of(_FOR_ORGANISATION, {"organisation_id": organisation_id, "limit": limit})
+    return [_listed(row) for row in found]

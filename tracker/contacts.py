@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, exists, func
 from sqlalchemy.orm import aliased
 
 from . import search as search_index
-from .db import db
+from .db import db, rows_of
 from .models import Contact, Interaction, Interview, Organisation, Participant, Position
 from .organisations import find_or_create_organisation
 
@@ -93,10 +93,10 @@ class Job(NamedTuple):
 Listed = tuple[int, str, Job | None]
 
 
-def with_jobs(rows: Sequence[Row]) -> list[Listed]:
+def with_jobs(found: Sequence[Row]) -> list[Listed]:
     """Rows of contacts_query (id and name) with each contact's current job."""
-    jobs = current_jobs([contact_id for contact_id, _ in rows])
-    return [(contact_id, name, jobs.get(contact_id)) for contact_id, name in rows]
+    jobs = current_jobs([contact_id for contact_id, _ in found])
+    return [(contact_id, name, jobs.get(contact_id)) for contact_id, name in found]
 
 
 def current_jobs(contact_ids: list[int]) -> dict[int, Job]:
@@ -105,7 +105,7 @@ def current_jobs(contact_ids: list[int]) -> dict[int, Job]:
     if not contact_ids:
         return {}
     jobs: dict[int, Job] = {}
-    for contact_id, *job in db.session.execute(_JOBS, {"contact_ids": contact_ids}):
+    for contact_id, *job in rows_of(_JOBS, {"contact_ids": contact_ids}):
         if contact_id not in jobs:
             jobs[contact_id] = Job(*job)
     return jobs
@@ -159,9 +159,7 @@ def list_page(user_id: int, rows: int, skip: int) -> list[Listed]:
     values = {"user_id": user_id, "rows": rows, "skip": skip}
     return [
         (contact_id, name, None if organisation is None else Job(title, ended_on, organisation))
-        for contact_id, name, title, ended_on, organisation in db.session.execute(
-            _LIST_PAGE, values
-        )
+        for contact_id, name, title, ended_on, organisation in rows_of(_LIST_PAGE, values)
     ]
 
 

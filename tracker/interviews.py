@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam
 
 from . import followups
-from .db import db
+from .db import db, rows_of
 from .models import (
     Contact,
     Interview,
@@ -232,12 +232,12 @@ _MET = (
 
 
 def _listed(statement, values: dict) -> list[ListedInterview]:
-    rows = db.session.execute(statement, values).all()
-    met: dict[int, list[Met]] = {row.id: [] for row in rows}
+    listed = rows_of(statement, values).all()
+    met: dict[int, list[Met]] = {row[0]: [] for row in listed}  # by the interview's id
     if met:
-        for interview_id, *person in db.session.execute(_MET, {"interview_ids": list(met)}):
+        for interview_id, *person in rows_of(_MET, {"interview_ids": list(met)}):
             met[interview_id].append(Met(*person))
-    return [ListedInterview(*row, people=tuple(met[row.id])) for row in rows]
+    return [ListedInterview(*row, people=tuple(met[row[0]])) for row in listed]
 
 
 def latest_interviews(user_id: int, limit: int = 5) -> list[ListedInterview]:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from sqlalchemy import bindparam, func
 
 from . import followups
-from .db import db
+from .db import db, rows_of
 from .models import Contact, Interaction, Interview, Organisation, Participant, Position, User
 
 if TYPE_CHECKING:
@@ -179,7 +179,7 @@ def people_at(organisation: Organisation) -> list[tuple[Person, list[Held]]]:
     Tuples, not the query's rows: the page reads each field by name, and a row's fields
     by name cost five times as much to read."""
     people: dict[int, tuple[Person, list[Held]]] = {}
-    for contact_id, name, title, ended_on in db.session.execute(
+    for contact_id, name, title, ended_on in rows_of(
         _PEOPLE_AT, {"organisation_id": organisation.id}
     ):
         if contact_id not in people:
