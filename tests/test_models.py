@@ -7,7 +7,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from tracker.contacts import contacts_query
-from tracker.db import db
+from tracker.db import db, rows_of
 from tracker.followups import log_interaction
 from tracker.models import (
     Contact,
@@ -307,3 +307,19 @@ def test_contacts_query_matches_name_title_and_organisation_literally(app, make_
         assert names("%_") == ["100%_Sure"]
         assert names("_") == ["100%_Sure"]
         assert names("D%a") == []
+
+
+def test_rows_of_sees_what_the_session_has_not_yet_flushed(app, make_user):
+    """rows_of skips the ORM's execute, not its autoflush: a read after a change sees it,
+    and under no_autoflush it does not, as with Session.execute."""
+    user = make_user()
+    with app.app_context():
+        names = db.select(Contact.name).where(Contact.user_id == user.id)
+        db.session.add(Contact(user_id=user.id, name="Dana Smith"))
+        assert rows_of(names).scalars().all() == ["Dana Smith"]
+        with db.session.no_autoflush:
+            db.session.add(Contact(user_id=user.id, name="Lee Park"))
+            assert rows_of(names).scalars().all() == ["Dana Smith"]
+        assert sorted(rows_of(names).scalars()) == ["Dana Smith", "Lee Park"]
+        db.session.rollback()
+        assert rows_of(names).scalars().all() == []

@@ -35,9 +35,10 @@ def rows_of(statement: Executable, values: dict | None = None) -> CursorResult:
     Run on the session's connection, not through Session.execute: a statement that loads
     no objects gains nothing from the ORM's handling, which cost about as much again as
     the rest of its execution (45 of 100 microseconds; a page runs several). Pending
-    changes are flushed first, as Session.execute would.
+    changes are flushed first, as Session.execute's autoflush would.
     """
-    db.session.flush()
+    if db.session.autoflush:
+        db.session.flush()
     return db.session.connection().execute(statement, values or {})
 
 
