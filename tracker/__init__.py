@@ -97,8 +97,9 @@ def _register_template_helpers(app: Flask) -> None:
             "interaction_labels": INTERACTION_LABELS,
         }
 
-    from .web import row_links
+    from .web import link, row_links
 
+    app.jinja_env.globals["link"] = link
     app.jinja_env.globals["row_links"] = row_links
     app.jinja_env.filters["short_date"] = lambda d: short_date(d, today())
     app.jinja_env.filters["relative_day"] = lambda d: relative_day(d, today())

@@ -30,13 +30,13 @@ SEARCH_MAX = 200
 def index():
     search = request.args.get("q", "")[:SEARCH_MAX]
     number, per_page = page_number(request.args.get("page")), current_app.config["PER_PAGE"]
-    query = contacts_query(current_user.id, search, per_page + 1 if number == 1 else None)
     if search.strip():
+        query = contacts_query(current_user.id, search, per_page + 1 if number == 1 else None)
         page = paginate(query, number, per_page, count_up_to=0)
         rows = with_jobs(page.items)
     else:
         page = paginate(
-            query,
+            partial(contacts_query, current_user.id),
             number,
             per_page,
             count_kept=(("contacts", current_user.id), current_user.feed_version),
