@@ -7,10 +7,11 @@ names a database it may empty): an account of 100,000 contacts, Keepwarm served 
 `make serve` serves it (tracker/gunicorn_conf.py, 5 workers, plus one `worker`
 process), and, in the same run, a reference page (bench/lib/reference_app.py: bare
 Flask, Flask-SQLAlchemy and Jinja listing the same 50 contacts, no auth) under the same
-gunicorn settings. Each is measured, logged in where it needs it, for SECONDS (10) per
-figure:
+gunicorn settings, both serving at once. Each is measured, logged in where it needs it,
+for SECONDS (10) per figure:
 
-- the most requests per second (wrk, 2 threads, 10 connections), and errors;
+- the most requests per second (wrk, 2 threads, 10 connections), and errors: the mean
+  of four runs of SECONDS/2 each, Keepwarm's and the reference's taking turns;
 - the 95th percentile at a fixed 50 and 100 requests per second (hey -q);
 - the memory of the web server and the worker (PSS, shared pages counted once).
 
@@ -47,6 +48,8 @@ from common import (  # noqa: E402
 EMAIL = "big@example.com"
 CONTACTS = 100_000
 WORKERS = 5
+# wrk runs Keepwarm and the reference in turn, this many times each.
+ROUNDS = 4
 
 
 def tools() -> None:
@@ -85,55 +88,64 @@ def hey(url: str, cookie: str, seconds: int, rate: int) -> tuple[float, int]:
     return p95, sum(n for code, n in answers.items() if code != 200)
 
 
-def measure_one(label: str, url: str, cookie: str, seconds: int, pids: list[int]) -> dict:
-    run(["hey", "-n", "300", "-c", "5", *(["-H", f"Cookie: {cookie}"] if cookie else []), url])
-    rate, errors = wrk(url, cookie, seconds)
+def latency(label: str, url: str, cookie: str, seconds: int, pids: list[int]) -> dict:
+    """p95 at 50 and 100 requests/s, errors meanwhile, and memory after the load."""
     p95_50, bad_50 = hey(url, cookie, seconds, 50)
     p95_100, bad_100 = hey(url, cookie, seconds, 100)
     memory = memory_mib([pid for parent in pids for pid in process_tree(parent)])
-    print(f"   {label}: {rate:.0f}/s, p95 {p95_50:.0f} / {p95_100:.0f} ms", flush=True)
-    return {
-        "rate": rate,
-        "errors": errors + bad_50 + bad_100,
-        "p95_50": p95_50,
-        "p95_100": p95_100,
-        "memory": memory,
-    }
+    print(f"   {label}: p95 {p95_50:.0f} / {p95_100:.0f} ms, {memory:.0f} MiB", flush=True)
+    return {"errors": bad_50 + bad_100, "p95_50": p95_50, "p95_100": p95_100, "memory": memory}
+
+
+def throughput(targets: dict[str, tuple[str, str]], seconds: int) -> dict[str, tuple]:
+    """Requests/s of each (url, cookie) at full speed, and errors: wrk runs them in turn,
+    ROUNDS times each for half of `seconds`, so a machine that speeds up or slows down
+    meanwhile (a shared one does, by half within a minute) moves every figure alike. The
+    rate is the mean of the runs."""
+    for url, cookie in targets.values():  # warm up: templates compiled, connections open
+        run(["hey", "-n", "300", "-c", "5", *(["-H", f"Cookie: {cookie}"] if cookie else []), url])
+    rates: dict[str, list[float]] = {name: [] for name in targets}
+    errors = dict.fromkeys(targets, 0)
+    for _ in range(ROUNDS):
+        for name, (url, cookie) in targets.items():
+            rate, failed = wrk(url, cookie, max(1, seconds // 2))
+            rates[name].append(rate)
+            errors[name] += failed
+    for name, each in rates.items():
+        print(f"   {name}: {', '.join(f'{rate:.0f}' for rate in each)} requests/s", flush=True)
+    return {name: (sum(each) / len(each), errors[name]) for name, each in rates.items()}
 
 
 def measure(name: str, url: str, folder: Path, seconds: int, contacts: int) -> str:
     print(f"-- {name}: an account of {contacts:,} contacts …", flush=True)
     sized_database(url, folder / name, {EMAIL: contacts})
-    port = free_port()
+    port, reference_port = free_port(), free_port()
     env = environment(url, folder / name, PORT=str(port))
-    web = gunicorn(env, folder / f"{name}-web.log", workers=WORKERS)
-    worker = Server([str(BIN / "flask"), "--app", "app", "worker"], env, folder / f"{name}-w.log")
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_http(base + "/login")
-        ours = measure_one(
-            "Keepwarm",
-            base + "/contacts/",
-            session_cookie(base, EMAIL),
-            seconds,
-            [web.process.pid, worker.process.pid],
-        )
-    finally:
-        web.stop()
-        worker.stop()
-    port = free_port()
     reference_env = {
-        **environment(url, folder / name, PORT=str(port)),
+        **environment(url, folder / name, PORT=str(reference_port)),
         "PYTHONPATH": str(Path(__file__).parent / "lib"),
     }
+    web = gunicorn(env, folder / f"{name}-web.log", workers=WORKERS)
+    worker = Server([str(BIN / "flask"), "--app", "app", "worker"], env, folder / f"{name}-w.log")
     reference = gunicorn(reference_env, folder / f"{name}-ref.log", "reference_app:app", WORKERS)
+    base, reference_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{reference_port}/"
     try:
-        wait_for_http(f"http://127.0.0.1:{port}/")
-        theirs = measure_one(
-            "reference", f"http://127.0.0.1:{port}/", "", seconds, [reference.process.pid]
+        wait_for_http(base + "/login")
+        wait_for_http(reference_url)
+        cookie = session_cookie(base, EMAIL)
+        rates = throughput(
+            {"Keepwarm": (base + "/contacts/", cookie), "reference": (reference_url, "")}, seconds
         )
+        ours = latency(
+            "Keepwarm", base + "/contacts/", cookie, seconds, [web.process.pid, worker.process.pid]
+        )
+        theirs = latency("reference", reference_url, "", seconds, [reference.process.pid])
     finally:
-        reference.stop()
+        for server in (web, worker, reference):
+            server.stop()
+    for figures, (rate, errors) in ((ours, rates["Keepwarm"]), (theirs, rates["reference"])):
+        figures["rate"] = rate
+        figures["errors"] += errors
     rows = [
         [
             "Keepwarm /contacts/ (logged in, 50 rows)",
