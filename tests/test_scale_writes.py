@@ -23,19 +23,27 @@ sqlite_only = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
 
 def begins(app, work) -> list[str]:
-    """The BEGIN statements sent while `work()` runs in an app context."""
+    """The BEGIN statements SQLite ran while `work()` ran in an app context."""
     seen: list[str] = []
+    traced = []
 
-    def record(conn, cursor, statement, *args) -> None:
+    def record(statement: str) -> None:
         if statement.upper().startswith("BEGIN"):
             seen.append(statement.upper())
 
+    def trace(dbapi_connection, *args) -> None:
+        dbapi_connection.set_trace_callback(record)
+        traced.append(dbapi_connection)
+
     with app.app_context():
-        event.listen(db.engine, "before_cursor_execute", record)
+        event.listen(db.engine, "checkout", trace)
         try:
             work()
         finally:
-            event.remove(db.engine, "before_cursor_execute", record)
+            event.remove(db.engine, "checkout", trace)
+            db.session.remove()
+            for dbapi_connection in traced:
+                dbapi_connection.set_trace_callback(None)
     return seen
 
 
