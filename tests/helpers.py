@@ -4,7 +4,7 @@ import html
 import re
 from datetime import UTC, date, datetime
 
-from sqlalchemy import insert
+from sqlalchemy import event, insert
 
 from tracker.db import db
 from tracker.models import FollowUp, FollowUpKind, Organisation
@@ -115,3 +115,29 @@ def add_organisations(app, user, names: list[str]) -> None:
             [{"user_id": user.id, "name": name, "name_key": name.lower()} for name in names],
         )
         db.session.commit()
+
+
+def sqlite_begins(app, work) -> list[str]:
+    """The BEGIN statements SQLite itself ran (its trace callback) while `work()` ran in
+    an app context: the app sends them straight to the driver, past SQLAlchemy's events."""
+    seen: list[str] = []
+    traced = []
+
+    def record(statement: str) -> None:
+        if statement.upper().startswith("BEGIN"):
+            seen.append(statement.upper())
+
+    def trace(dbapi_connection, *args) -> None:
+        dbapi_connection.set_trace_callback(record)
+        traced.append(dbapi_connection)
+
+    with app.app_context():
+        event.listen(db.engine, "checkout", trace)
+        try:
+            work()
+        finally:
+            event.remove(db.engine, "checkout", trace)
+            db.session.remove()
+            for dbapi_connection in traced:
+                dbapi_connection.set_trace_callback(None)
+    return seen

@@ -9,7 +9,8 @@ import pyotp
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import event, inspect, text
+from helpers import sqlite_begins
+from sqlalchemy import inspect, text
 
 from tracker import create_app, twofactor
 from tracker.accounts import create_user
@@ -151,26 +152,18 @@ def test_sqlite_connections_use_wal_a_busy_timeout_and_foreign_keys(app):
 
 
 def begins_seen(app, method: str | None) -> list[str]:
-    """The BEGIN statements the app's engine sends for one unit of work."""
-    seen: list[str] = []
+    """The BEGIN statements SQLite runs for one unit of work (in a request by `method`)."""
 
-    def record(conn, cursor, statement, *args) -> None:
-        if statement.upper().startswith("BEGIN"):
-            seen.append(statement.upper())
-
-    with app.app_context():
-        event.listen(db.engine, "before_cursor_execute", record)
-        try:
-            if method is None:
+    def work() -> None:
+        if method is None:
+            db.session.execute(text("SELECT 1"))
+            db.session.rollback()
+        else:
+            with app.test_request_context("/", method=method):
                 db.session.execute(text("SELECT 1"))
                 db.session.rollback()
-            else:
-                with app.test_request_context("/", method=method):
-                    db.session.execute(text("SELECT 1"))
-                    db.session.rollback()
-        finally:
-            event.remove(db.engine, "before_cursor_execute", record)
-    return seen
+
+    return sqlite_begins(app, work)
 
 
 @sqlite_only

@@ -11,40 +11,15 @@ import time
 from datetime import date
 
 import pytest
-from helpers import utc
+from helpers import sqlite_begins, utc
 from maildata import meet, outbox
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from tracker import jobs
 from tracker.db import db, reading
 
 T0 = utc(2026, 11, 21, 7, 0)  # 08:00 in Berlin
 sqlite_only = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
-
-
-def begins(app, work) -> list[str]:
-    """The BEGIN statements SQLite ran while `work()` ran in an app context."""
-    seen: list[str] = []
-    traced = []
-
-    def record(statement: str) -> None:
-        if statement.upper().startswith("BEGIN"):
-            seen.append(statement.upper())
-
-    def trace(dbapi_connection, *args) -> None:
-        dbapi_connection.set_trace_callback(record)
-        traced.append(dbapi_connection)
-
-    with app.app_context():
-        event.listen(db.engine, "checkout", trace)
-        try:
-            work()
-        finally:
-            event.remove(db.engine, "checkout", trace)
-            db.session.remove()
-            for dbapi_connection in traced:
-                dbapi_connection.set_trace_callback(None)
-    return seen
 
 
 @sqlite_only
@@ -56,7 +31,7 @@ def test_reading_begins_deferred_and_the_rest_immediate(app):
         db.session.execute(text("SELECT 1"))
         db.session.commit()
 
-    assert begins(app, work) == ["BEGIN", "BEGIN IMMEDIATE"]
+    assert sqlite_begins(app, work) == ["BEGIN", "BEGIN IMMEDIATE"]
 
 
 @sqlite_only
@@ -66,7 +41,7 @@ def test_the_sweep_composes_without_the_write_lock(app, make_user, make_intervie
         user = make_user(f"{name.lower()}@example.com", timezone="Europe/Berlin")
         meet(make_interview, user, "Acme", f"{name} Contact", held_on=date(2026, 11, 20))
     app.config["NOW"] = T0
-    seen = begins(app, jobs.plan_digests)
+    seen = sqlite_begins(app, jobs.plan_digests)
     # The candidates, then per batch of users: read and compose (deferred), store (immediate).
     assert seen == ["BEGIN", "BEGIN", "BEGIN IMMEDIATE"]
     assert len(outbox(app)) == 2
