@@ -155,10 +155,10 @@ def paginate(
         return Page(items, page, per_page, has_next, None, known)
 
     def count() -> int:
-        counted = query() if callable(query) else query
+        listed = query() if callable(query) else query
         # Only the key is read, so an index that covers the filter answers the count.
-        key = inspect(counted.column_descriptions[0]["entity"]).primary_key[0]
-        capped = counted.with_only_columns(key).order_by(None).limit(count_up_to + 1)
+        key = inspect(listed.column_descriptions[0]["entity"]).primary_key[0]
+        capped = listed.with_only_columns(key).order_by(None).limit(count_up_to + 1)
         return db.session.execute(
             db.select(func.count()).select_from(capped.subquery())
         ).scalar_one()
