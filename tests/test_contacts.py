@@ -1,7 +1,7 @@
 """Contacts: search, pages, edit, moves between organisations, delete."""
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from helpers import (
@@ -453,6 +453,8 @@ def test_delete_asks_first(client, app, user, people):
 
 @both_databases
 def test_delete_takes_their_traces_and_leaves_the_interviews(client, app, user, make_interview):
+    # The day after the interaction, while the interview's follow-ups are still planned.
+    app.config["NOW"] = datetime(2026, 11, 25, 12, tzinfo=UTC)
     make_interview(user, "Acme", people=[{"name": "Dana Smith"}, {"name": "Lee Chen"}])
     with app.app_context():
         dana = db.session.execute(db.select(Contact).filter_by(name="Dana Smith")).scalar_one()
