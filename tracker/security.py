@@ -12,8 +12,8 @@ from flask_login import LoginManager, current_user, login_user, logout_user, use
 from sqlalchemy import bindparam
 
 from .clock import utcnow
-from .db import db
-from .models import User
+from .db import db, rows_of
+from .models import Account, User
 
 log = logging.getLogger("keepwarm.access")
 login_manager = LoginManager()
@@ -27,21 +27,22 @@ CSP = (
 )
 
 
-# Every logged-in request loads its user: the statement is built once (building it and its
+# Every logged-in request reads its user: the statement is built once (building it and its
 # cache key, as Session.get does on each call, cost as much as running it).
-_USER_BY_ID = db.select(User).where(User.id == bindparam("user_id"))
+_USER_BY_ID = db.select(*User.__table__.columns).where(User.id == bindparam("user_id"))
 
 
 @login_manager.user_loader
-def load_user(session_id: str) -> User | None:
-    """Load the user only if the cookie's session version is still the current one."""
+def load_user(session_id: str) -> Account | None:
+    """The user, read-only, only if the cookie's session version is still the current one."""
     user_id, _, version = session_id.partition(":")
     if not (user_id.isdigit() and version.isdigit()):
         return None
-    user = db.session.execute(_USER_BY_ID, {"user_id": int(user_id)}).scalar_one_or_none()
-    if user is None or user.session_version != int(version):
+    row = rows_of(_USER_BY_ID, {"user_id": int(user_id)}).first()
+    if row is None:
         return None
-    return user
+    account = Account(row)
+    return account if account.session_version == int(version) else None
 
 
 def start_session(user: User) -> None:

@@ -4,10 +4,13 @@ session; every way a session ends (logout, password change, reset, deletion) is 
 test_auth.py, test_auth_reset.py and test_account_deletion.py."""
 
 import pyotp
+import pytest
+from sqlalchemy import event
 
 from tracker import twofactor
 from tracker.db import db
-from tracker.models import User
+from tracker.models import USER_COLUMNS, Account, User
+from tracker.security import load_user
 
 from .walk import PASSWORD
 
@@ -46,3 +49,43 @@ def test_the_two_step_login_starts_a_fresh_session(app, client, make_user, monke
     with client.session_transaction() as session:
         assert "second_step" not in session
         assert session["_user_id"] == f"{user.id}:{user.session_version}"
+
+
+def test_the_logged_in_user_is_read_as_a_read_only_account(app, make_user):
+    user = make_user("lee@example.com", timezone="Europe/Paris")
+    with app.test_request_context():
+        account = load_user(f"{user.id}:{user.session_version}")
+        stored = db.session.get(User, user.id)
+        assert isinstance(account, Account) and account.is_authenticated
+        assert account.get_id() == stored.get_id()
+        assert {name: getattr(account, name) for name in USER_COLUMNS} == {
+            column.key: getattr(stored, column.key) for column in User.__table__.columns
+        }
+        with pytest.raises(AttributeError, match="read-only"):
+            account.timezone = "UTC"
+        assert account.timezone == "Europe/Paris"
+        assert account.record() is stored
+        assert stored.record() is stored  # code that changes a user takes either
+        # A cookie of an ended session, of no such user, or not shaped like ours: nobody.
+        for session_id in (f"{user.id}:{user.session_version + 1}", f"{user.id + 99}:1", "1:x"):
+            assert load_user(session_id) is None
+
+
+def test_pages_read_the_user_without_loading_a_user_object(app, client, user):
+    loaded = []
+
+    def on_load(target, _context):
+        loaded.append(target.id)
+
+    event.listen(User, "load", on_load)
+    try:
+        for path in ("/", "/contacts/", "/organisations/", "/settings/", "/account"):
+            assert client.get(path).status_code == 200, path
+        assert loaded == [], "a page built the ORM User it only had to read"
+        response = client.post("/account/profile", data={"timezone": "Asia/Tokyo"})
+        assert response.status_code == 302
+    finally:
+        event.remove(User, "load", on_load)
+    assert loaded == [user.id]  # the change went through the User itself
+    with app.app_context():
+        assert db.session.get(User, user.id).timezone == "Asia/Tokyo"

@@ -93,7 +93,7 @@ def login() -> ResponseReturnValue:
 def logout() -> ResponseReturnValue:
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    accounts.end_sessions(current_user)
+    accounts.end_sessions(current_user.record())
     db.session.commit()
     end_session()
     flash("You are logged out.", "success")
@@ -118,7 +118,7 @@ def account() -> ResponseReturnValue:
 def save_profile() -> ResponseReturnValue:
     profile = ProfileForm()
     if profile.validate_on_submit():
-        current_user.timezone = profile.timezone.data
+        current_user.record().timezone = profile.timezone.data
         db.session.commit()
         flash("Time zone saved.", "success")
         return redirect(url_for("auth.account"))
@@ -135,7 +135,7 @@ def change_password() -> ResponseReturnValue:
     problem = refused(password.current_password, "password change")
     if problem:
         return _account_page(*problem, password=password)
-    user = current_user._get_current_object()
+    user = current_user.record()
     accounts.change_password(user, password.new_password.data)
     db.session.commit()
     log.info("password changed for user %s", user.id)
@@ -155,7 +155,7 @@ def delete_account() -> ResponseReturnValue:
     problem = refused(delete.password, "account deletion")
     if problem:
         return _account_page(*problem, delete=delete)
-    user = current_user._get_current_object()
+    user = current_user.record()
     user_id = user.id
     mail_files = accounts.delete_account(user)
     db.session.commit()

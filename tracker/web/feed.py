@@ -104,7 +104,7 @@ def new_url() -> ResponseReturnValue:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     had_one = current_user.feed_token_hash is not None
-    feed.new_token(current_user._get_current_object())
+    feed.new_token(current_user.record())
     db.session.commit()
     action = "rotated" if had_one else "created"
     log.info("calendar feed address %s for user %s", action, current_user.id)

@@ -35,7 +35,7 @@ def too_many_attempts(retry_after: int, what: str) -> ResponseReturnValue:
 def refused(field: Field, action: str) -> tuple[int, dict[str, str]] | None:
     """None when `field` holds the user's password; otherwise the status and headers to
     answer with, and the reason added to the field's errors. Failures are committed."""
-    user = current_user._get_current_object()
+    user = current_user.record()
     address = request.remote_addr or "unknown"
     throttle = accounts.login_throttle(user.email, address)
     if not throttle.allowed:

@@ -16,10 +16,11 @@ bp = Blueprint("settings", __name__, url_prefix="/settings")
 def index():
     form = SettingsForm(obj=current_user)
     if form.validate_on_submit():
-        current_user.digest_enabled = form.digest_enabled.data
-        current_user.digest_hour = form.digest_hour.data
+        user = current_user.record()
+        user.digest_enabled = form.digest_enabled.data
+        user.digest_hour = form.digest_hour.data
         for name in PLAYBOOK_FIELDS:
-            setattr(current_user, name, form[name].data)
+            setattr(user, name, form[name].data)
         db.session.commit()
         flash("Settings saved. New follow-ups are planned with these numbers.", "success")
         return redirect(url_for("settings.index"))
@@ -39,7 +40,7 @@ def index():
 def test_email():
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    enqueue_test_email(current_user._get_current_object())
+    enqueue_test_email(current_user.record())
     db.session.commit()
     flash(
         f"A test email to {current_user.email} is queued; it is listed below.",

@@ -206,7 +206,7 @@ def restore_start():
 def restore():
     try:
         data, _ = _upload(_limit("BACKUP_MAX_BYTES"))
-        counts = backup.restore(current_user, data)
+        counts = backup.restore(current_user.record(), data)
     except (ImportProblem, backup.BackupProblem) as problem:
         db.session.rollback()
         empty = backup.is_empty(current_user.id)
@@ -262,5 +262,5 @@ def follow_ups_ics():
 @bp.get("/export/backup.json")
 @login_required
 def backup_json():
-    chunks = backup.dump(current_user._get_current_object())
+    chunks = backup.dump(current_user.record())
     return _download(chunks, "backup.json", "application/json; charset=utf-8")

@@ -66,7 +66,7 @@ def login_code() -> ResponseReturnValue:
 
 
 def _page(status: int = 200, headers: dict | None = None, **forms) -> ResponseReturnValue:
-    user = current_user._get_current_object()
+    user = current_user.record()
     context = {
         "user": user,
         "start": ConfirmForm(),
@@ -99,7 +99,7 @@ def start() -> ResponseReturnValue:
     if current_user.totp_enabled:
         log_denied("two-factor setup restarted while on")
         return redirect(url_for(".settings"))
-    twofactor.start_setup(current_user._get_current_object())
+    twofactor.start_setup(current_user.record())
     db.session.commit()
     return redirect(url_for(".settings"))
 
@@ -108,7 +108,7 @@ def start() -> ResponseReturnValue:
 @login_required
 def enable() -> ResponseReturnValue:
     """The password and a code from the app turn it on; the recovery codes are shown once."""
-    user = current_user._get_current_object()
+    user = current_user.record()
     setup = TwoFactorSetupForm(prefix="setup")
     if user.totp_enabled or twofactor.secret(user) is None:
         return redirect(url_for(".settings"))
@@ -135,7 +135,7 @@ def disable() -> ResponseReturnValue:
     problem = refused(disable.password, "two-factor disable")
     if problem:
         return _page(*problem, disable=disable)
-    twofactor.disable(current_user._get_current_object())
+    twofactor.disable(current_user.record())
     db.session.commit()
     log.info("two-factor login turned off for user %s", current_user.id)
     flash("Two-factor login is off. Logging in takes your password alone.", "success")
@@ -154,7 +154,7 @@ def renew() -> ResponseReturnValue:
     problem = refused(renew.password, "recovery codes renewal")
     if problem:
         return _page(*problem, renew=renew)
-    codes = twofactor.new_recovery_codes(current_user._get_current_object())
+    codes = twofactor.new_recovery_codes(current_user.record())
     db.session.commit()
     log.info("recovery codes renewed for user %s", current_user.id)
     return render_template("auth/recovery_codes.html", codes=codes, first=False)
