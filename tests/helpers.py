@@ -141,3 +141,9 @@ def sqlite_begins(app, work) -> list[str]:
             for dbapi_connection in traced:
                 dbapi_connection.set_trace_callback(None)
     return seen
+
+
+def settings_of(app, **changes) -> dict:
+    """The test app's own settings (key, database, instance) with some changed."""
+    keys = ("TESTING", "SECRET_KEY", "SQLALCHEMY_DATABASE_URI")
+    return {key: app.config[key] for key in keys} | {"INSTANCE_PATH": app.instance_path} | changes

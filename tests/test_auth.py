@@ -5,6 +5,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from helpers import settings_of
 
 from tracker import create_app
 from tracker.accounts import create_user
@@ -423,12 +424,6 @@ def test_the_session_cookie_is_httponly_and_samesite_lax(app, client, make_user)
     assert "HttpOnly" in cookie
     assert "SameSite=Lax" in cookie
     assert "Secure" not in cookie  # plain-http localhost: a Secure cookie would never return
-
-
-def settings_of(app, **changes) -> dict:
-    """The test app's own settings (key, database, instance) with some changed."""
-    keys = ("TESTING", "SECRET_KEY", "SQLALCHEMY_DATABASE_URI")
-    return {key: app.config[key] for key in keys} | {"INSTANCE_PATH": app.instance_path} | changes
 
 
 @pytest.fixture

@@ -9,10 +9,12 @@ from datetime import datetime, timedelta
 
 from flask import Flask, Response, current_app, flash, redirect, request, session, url_for
 from flask_login import LoginManager, current_user, login_user, logout_user, user_unauthorized
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy import bindparam
 
 from .clock import utcnow
 from .db import db, rows_of
+from .latest import LatestCache
 from .models import Account, User
 
 log = logging.getLogger("keepwarm.access")
@@ -141,6 +143,25 @@ def enforce_session_lifetime() -> Response | None:
     return None
 
 
+# The CSRF token every logged-in page's layout carries (the logout form). Flask-WTF signs
+# the session's secret anew on each request: a twentieth of a small page's time. Tokens here
+# never expire by age (WTF_CSRF_TIME_LIMIT is None: the session's own limits bound
+# them), so a token signed once stays valid for the session's life and is reused, in
+# each process, for up to this many sessions.
+SIGNED_CSRF_TOKENS = 10_000
+
+
+def csrf_token() -> str:
+    """Flask-WTF's CSRF token for this session (the templates' csrf_token())."""
+    tokens = current_app.extensions["keepwarm.csrf_tokens"]
+    field = current_app.config["WTF_CSRF_FIELD_NAME"]
+    token = tokens.get(session[field], None) if field in session else None
+    if token is None:
+        token = generate_csrf()  # gives the session its secret if it had none
+        tokens.put(session[field], None, token)
+    return token
+
+
 def add_security_headers(response: Response) -> Response:
     """Headers for every response, errors included."""
     response.headers.setdefault("Content-Security-Policy", CSP)
@@ -261,7 +282,13 @@ def _login_required(sender: Flask, **extra: object) -> None:
 
 
 def init_app(app: Flask) -> None:
+    """After CSRFProtect's init_app: the templates' csrf_token() is replaced (tokens that
+    expire by age are left to Flask-WTF)."""
     login_manager.init_app(app)
+    if app.config["WTF_CSRF_TIME_LIMIT"] is None:
+        app.extensions["keepwarm.csrf_tokens"] = LatestCache(SIGNED_CSRF_TOKENS)
+        app.jinja_env.globals["csrf_token"] = csrf_token
+        app.context_processor(lambda: {"csrf_token": csrf_token})  # after CSRFProtect's
     app.before_request(enforce_session_lifetime)
     app.after_request(add_security_headers)
     user_unauthorized.connect(_login_required, app)

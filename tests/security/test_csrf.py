@@ -1,9 +1,15 @@
 """CSRF: every POST route needs the form's token; no GET or HEAD changes anything."""
 
-import pytest
+import re
 
+import pytest
+from flask_wtf.csrf import generate_csrf
+from helpers import settings_of
+
+from tracker import create_app
 from tracker.db import db
 from tracker.models import Organisation
+from tracker.security import csrf_token
 
 from .walk import PAYLOAD, app_rules, fetch, fill, route_params, snapshot
 
@@ -94,3 +100,44 @@ def test_no_get_or_head_route_changes_the_database(app, owner):
                     assert response.status_code < 500, (method, url, query_string)
                     assert snapshot(app) == before, f"{method} {url} changed the database"
     assert owner.client.get("/account").status_code == 200
+
+
+def layout_token(client) -> str:
+    """The token of the logout form in the page's layout."""
+    page = client.get("/contacts/").get_data(as_text=True)
+    return re.search(
+        r'action="/logout">\s*<input type="hidden" name="csrf_token" value="([^"]+)"', page
+    )[1]
+
+
+def test_the_layout_signs_a_sessions_token_once_and_it_keeps_working(app, owner, make_owner):
+    first = layout_token(owner.client)
+    # Pages take the token kept for the session, not one signed again for each page.
+    with owner.client.session_transaction() as session:
+        raw = session["csrf_token"]
+    kept = app.extensions["keepwarm.csrf_tokens"]
+    assert kept.get(raw, None) == first
+    kept.put(raw, None, "the-kept-token")
+    assert layout_token(owner.client) == "the-kept-token"
+    kept.put(raw, None, first)
+    other = make_owner("bo", "Yak Labs")
+    assert layout_token(other.client) != first  # each session has its own
+    # The reused token is a real one: it logs out (and another session's would not).
+    response = owner.client.post(
+        "/logout", data={"csrf_token": layout_token(other.client)}, csrf=False
+    )
+    assert response.status_code == 400
+    response = owner.client.post("/logout", data={"csrf_token": first}, csrf=False)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/login")
+    assert owner.client.get("/contacts/").status_code == 302  # logged out
+
+
+def test_tokens_that_expire_by_age_are_signed_for_each_page(app):
+    """Only tokens that never expire by age are kept: what templates get as csrf_token."""
+    timed = create_app(settings_of(app, WTF_CSRF_TIME_LIMIT=3600))
+    for each, expected in ((timed, generate_csrf), (app, csrf_token)):
+        with each.test_request_context():
+            context = {}
+            each.update_template_context(context)
+            assert context["csrf_token"] is expected
+            assert each.jinja_env.globals["csrf_token"] is expected
