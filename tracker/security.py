@@ -8,8 +8,10 @@ import time
 from datetime import datetime, timedelta
 
 from flask import Flask, Response, current_app, flash, redirect, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, current_user, login_user, logout_user, user_unauthorized
 from flask_wtf.csrf import generate_csrf
+from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import bindparam
 
 from .clock import utcnow
@@ -162,6 +164,22 @@ def csrf_token() -> str:
     return token
 
 
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed cookie sessions, with one serializer per key set rather than a new
+    one for every request (making it, a test serialization included, cost as much as
+    checking the cookie's signature)."""
+
+    def __init__(self) -> None:
+        self.made: tuple[tuple, URLSafeTimedSerializer | None] | None = None
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        keys = (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        made = self.made
+        if made is None or made[0] != keys:
+            made = self.made = (keys, super().get_signing_serializer(app))
+        return made[1]
+
+
 def add_security_headers(response: Response) -> Response:
     """Headers for every response, errors included."""
     response.headers.setdefault("Content-Security-Policy", CSP)
@@ -285,6 +303,7 @@ def init_app(app: Flask) -> None:
     """After CSRFProtect's init_app: the templates' csrf_token() is replaced (tokens that
     expire by age are left to Flask-WTF)."""
     login_manager.init_app(app)
+    app.session_interface = CookieSessions()
     if app.config["WTF_CSRF_TIME_LIMIT"] is None:
         app.extensions["keepwarm.csrf_tokens"] = LatestCache(SIGNED_CSRF_TOKENS)
         app.jinja_env.globals["csrf_token"] = csrf_token

@@ -89,3 +89,15 @@ def test_pages_read_the_user_without_loading_a_user_object(app, client, user):
     assert loaded == [user.id]  # the change went through the User itself
     with app.app_context():
         assert db.session.get(User, user.id).timezone == "Asia/Tokyo"
+
+
+def test_after_a_new_secret_key_sessions_last_while_the_old_key_is_a_fallback(app, client, user):
+    assert client.get("/contacts/").status_code == 200  # the session as pages leave it
+    old = app.config["SECRET_KEY"]
+    app.config.update(SECRET_KEY="a-new-secret-key-" + "n" * 40, SECRET_KEY_FALLBACKS=[old])
+    response = client.get("/contacts/")
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers  # the cookie is still the old key's
+    app.config["SECRET_KEY_FALLBACKS"] = []
+    response = client.get("/contacts/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
