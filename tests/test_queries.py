@@ -129,6 +129,31 @@ def test_the_contacts_list_reads_only_what_it_shows(app, two_accounts):
         assert column not in statements, statements
 
 
+LISTS = [
+    "home",
+    "a whole section of the home page",
+    "contacts list",
+    "contacts, page 2",
+    "contact search",
+    "organisation page",
+    "contact page",
+]
+
+
+@pytest.mark.parametrize("page", LISTS)
+def test_a_lists_row_count_is_written_into_its_sql(app, two_accounts, page):
+    """PostgreSQL plans a prepared statement once for every value of its parameters, and
+    a LIMIT it cannot see as if for a tenth of the table: each LIMIT is in the SQL."""
+    _, (large, ids) = two_accounts
+    statements = statements_for(app, large, PAGES[page].format(**ids))
+    limits = [value for s in statements for value in re.findall(r"\bLIMIT (\S+)", s)]
+    assert limits, "\n\n".join(statements)
+    if page != "contact search":  # its full-text SQL names its limits (tracker/search.py)
+        assert all(value.rstrip(")").isdigit() for value in limits), "\n\n".join(statements)
+    if page == "contacts, page 2":
+        assert any(re.search(r"\bLIMIT 51 OFFSET 50\b", s) for s in statements), statements
+
+
 def badge(html: str) -> str:
     found = re.search(r'<span class="badge" aria-label="([^"]+) due">', html)
     return found.group(1) if found else "0"

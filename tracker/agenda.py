@@ -21,7 +21,7 @@ from sqlalchemy import (
 
 from . import drafts
 from .dates import short_date
-from .db import db, rows_of
+from .db import count_param, count_value, db, rows_of
 from .models import (
     Contact,
     FollowUp,
@@ -242,7 +242,7 @@ def _first_of_sections() -> Select:
             _section_condition(section, today, week_end),
         )
         .order_by(*order)
-        .limit(bindparam("rows"))
+        .limit(count_param("rows"))
         .subquery()
         .select()
         for position, section in enumerate(SECTIONS)
@@ -290,7 +290,7 @@ _DUE = db.select(FollowUp.id).where(
     FollowUp.due_on <= bindparam("today"),
 )
 _DUE_COUNT = db.select(func.count()).select_from(_DUE.subquery())
-_DUE_COUNT_UP_TO = db.select(func.count()).select_from(_DUE.limit(bindparam("up_to")).subquery())
+_DUE_COUNT_UP_TO = db.select(func.count()).select_from(_DUE.limit(count_param("up_to")).subquery())
 
 
 def due_count(user: User, today: date, up_to: int | None = None) -> int:
@@ -464,7 +464,7 @@ def next_check_in(contact: Contact) -> FollowUp | None:
         db.select(FollowUp)
         .filter_by(contact_id=contact.id, status=OPEN, kind=FollowUpKind.CHECK_IN)
         .order_by(FollowUp.due_on)
-        .limit(1)
+        .limit(count_value(1))
     ).scalar_one_or_none()
 
 
@@ -486,7 +486,7 @@ def for_contact(contact: Contact, closed_limit: int = 20) -> list[FollowUp]:
         db.session.execute(
             query.where(FollowUp.status != OPEN)
             .order_by(FollowUp.completed_at.desc(), FollowUp.id.desc())
-            .limit(closed_limit)
+            .limit(count_value(closed_limit))
         )
         .scalars()
         .all()
@@ -498,7 +498,7 @@ _FOR_ORGANISATION = (
     _listed_select()
     .where(FollowUp.organisation_id == bindparam("organisation_id"), FollowUp.status == OPEN)
     .order_by(FollowUp.due_on, FollowUp.id)
-    .limit(bindparam("limit"))
+    .limit(count_param("limit"))
 )
 
 

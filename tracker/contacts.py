@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, exists, func
 from sqlalchemy.orm import aliased
 
 from . import search as search_index
-from .db import db, rows_of
+from .db import count_param, count_value, db, rows_of
 from .models import Contact, Interaction, Interview, Organisation, Participant, Position
 from .organisations import find_or_create_organisation
 
@@ -119,15 +119,16 @@ def _list_page() -> Select:
 
     Every contacts list that is not a search reads this. As two statements, or as one
     built for each request, the list spent three times as long in SQLAlchemy as in the
-    database. The job, Contact.current_position, and its organisation's name are looked
-    up by id for each of the page's rows, never joined to the whole table.
+    database. The job, Contact.current_position, is looked up for each of the page's rows
+    and its organisation joined by id (as a subquery per row, the organisation cost
+    PostgreSQL a quarter of the statement's time): never a join of whole tables.
     """
     page = (
         db.select(Contact.id, Contact.name)
         .where(Contact.user_id == bindparam("user_id"))
         .order_by(Contact.name, Contact.id)
-        .limit(bindparam("rows"))
-        .offset(bindparam("skip"))
+        .limit(count_param("rows"))
+        .offset(count_param("skip"))
         .subquery("page")
     )
     held = aliased(Position)
@@ -135,20 +136,15 @@ def _list_page() -> Select:
         db.select(held.id)
         .where(held.contact_id == page.c.id)
         .order_by(held.ended_on.is_(None).desc(), held.started_on.desc(), held.id.desc())
-        .limit(1)
+        .limit(count_value(1))
         .correlate(page)
         .scalar_subquery()
     )
-    organisation = (
-        db.select(Organisation.name)
-        .where(Organisation.id == Position.organisation_id)
-        .correlate(Position)
-        .scalar_subquery()
-    )
     return (
-        db.select(page.c.id, page.c.name, Position.title, Position.ended_on, organisation)
+        db.select(page.c.id, page.c.name, Position.title, Position.ended_on, Organisation.name)
         .select_from(page)
         .outerjoin(Position, Position.id == current)
+        .outerjoin(Organisation, Organisation.id == Position.organisation_id)
         .order_by(page.c.name, page.c.id)
     )
 
@@ -205,7 +201,7 @@ def _matching(user_id: int, term: str, first_page_rows: int | None = None) -> Co
 _CONTACTS_UP_TO = db.select(func.count()).select_from(
     db.select(Contact.id)
     .where(Contact.user_id == bindparam("user_id"))
-    .limit(bindparam("up_to"))
+    .limit(count_param("up_to"))
     .subquery()
 )
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam
 
 from . import followups
-from .db import db, rows_of
+from .db import count_param, count_value, db, rows_of
 from .models import (
     Contact,
     Interview,
@@ -121,7 +121,7 @@ def _move_positions(interview: Interview, organisation: Organisation, picked: se
                 Interview.organisation_id == previous,
                 Interview.id != interview.id,
             )
-            .limit(1)
+            .limit(count_value(1))
         ).first()
         if met_there_again:
             continue
@@ -221,7 +221,7 @@ _LISTED = (
     .join(Organisation, Organisation.id == Interview.organisation_id)
     .order_by(Interview.held_on.desc(), Interview.id.desc())
 )
-_LATEST = _LISTED.where(Interview.user_id == bindparam("user_id")).limit(bindparam("limit"))
+_LATEST = _LISTED.where(Interview.user_id == bindparam("user_id")).limit(count_param("limit"))
 _AT_ORGANISATION = _LISTED.where(Interview.organisation_id == bindparam("organisation_id"))
 _MET = (
     db.select(Participant.interview_id, Participant.contact_id, Contact.name, Participant.role)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from sqlalchemy import bindparam, func
 
 from . import followups
-from .db import db, rows_of
+from .db import count_param, count_value, db, rows_of
 from .models import Contact, Interaction, Interview, Organisation, Participant, Position, User
 
 if TYPE_CHECKING:
@@ -75,7 +75,7 @@ def organisation_names(user_id: int, limit: int = 500) -> list[str]:
             db.select(Organisation.name)
             .filter_by(user_id=user_id)
             .order_by(Organisation.name)
-            .limit(limit)
+            .limit(count_value(limit))
         ).scalars()
     )
 
@@ -194,7 +194,7 @@ _INTERACTIONS_AT = (
     db.select(Interaction)
     .where(Interaction.organisation_id == bindparam("organisation_id"))
     .order_by(Interaction.occurred_on.desc(), Interaction.id.desc())
-    .limit(bindparam("limit"))
+    .limit(count_param("limit"))
 )
 
 

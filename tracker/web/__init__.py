@@ -12,7 +12,7 @@ from sqlalchemy import Select, bindparam, func, inspect
 from sqlalchemy.sql.base import ExecutableOption
 
 from .. import counts
-from ..db import db
+from ..db import count_value, db
 from ..security import log_denied
 
 T = TypeVar("T")
@@ -144,7 +144,9 @@ def paginate(
     if read is not None:
         rows = read(per_page + 1, offset)
     else:
-        result = db.session.execute(query.limit(per_page + 1).offset(offset))
+        result = db.session.execute(
+            query.limit(count_value(per_page + 1)).offset(count_value(offset))
+        )
         # A query of one model gives its objects; a query of columns gives rows.
         rows = result.scalars().all() if len(query.column_descriptions) == 1 else result.all()
     items, has_next = list(rows[:per_page]), len(rows) > per_page
@@ -158,7 +160,7 @@ def paginate(
         listed = query() if callable(query) else query
         # Only the key is read, so an index that covers the filter answers the count.
         key = inspect(listed.column_descriptions[0]["entity"]).primary_key[0]
-        capped = listed.with_only_columns(key).order_by(None).limit(count_up_to + 1)
+        capped = listed.with_only_columns(key).order_by(None).limit(count_value(count_up_to + 1))
         return db.session.execute(
             db.select(func.count()).select_from(capped.subquery())
         ).scalar_one()
