@@ -17,6 +17,7 @@ from tracker.models import (
     InteractionKind,
     Interview,
     Outcome,
+    Stage,
     User,
 )
 
@@ -311,6 +312,40 @@ def test_mailto_draft_is_prefilled_and_encoded(app, client, make_user, login, ma
     )
     assert "Hi%20Zo%C3%AB%2C%0D%0A" in page
     assert "Rust%20%26%20async%3B%20100%25%20fun" in page
+
+
+def test_each_draft_speaks_of_its_own_meeting(app, make_user, make_interview):
+    """A person met twice: each meeting's thank-you recalls what was talked about there,
+    and the drafts of people met elsewhere are not given either meeting's topics."""
+    user = make_user()
+    first = make_interview(
+        user,
+        held_on=date(2026, 11, 23),
+        people=[{"name": "Dana Smith", "email": "dana@example.com", "topics": "Kafka"}],
+    )
+    with app.app_context():
+        dana = db.session.execute(db.select(Contact).filter_by(name="Dana Smith")).scalar_one()
+        dana_id = dana.id
+    second = make_interview(
+        user,
+        held_on=date(2026, 11, 24),
+        stage=Stage.FINAL,
+        people=[
+            {"name": "Dana Smith", "contact_id": dana_id, "topics": "team rituals"},
+            {"name": "Lee Park", "email": "lee@example.com"},
+        ],
+    )
+    with app.app_context():
+        thank_yous = db.session.execute(
+            db.select(FollowUp).filter_by(kind=FollowUpKind.THANK_YOU)
+        ).scalars()
+        items = agenda.describe(list(thank_yous), TODAY)
+        bodies = {(item.follow_up.interview_id, item.contact_name): item.draft[1] for item in items}
+    assert "our conversation about Kafka." in bodies[(first, "Dana Smith")]
+    assert "team rituals" not in bodies[(first, "Dana Smith")]
+    assert "our conversation about team rituals." in bodies[(second, "Dana Smith")]
+    assert "Kafka" not in bodies[(second, "Dana Smith")]
+    assert "conversation about" not in bodies[(second, "Lee Park")]
 
 
 def test_another_users_follow_up_is_not_found(app, client, make_user, login, make_interview):

@@ -317,11 +317,13 @@ class Item:
     draft: tuple[str, str] | None = None
 
 
-# describe()'s two reads of context, built once: the interviews' and people's ids are
-# expanding parameters, so each call runs the cached statement instead of building one.
+# describe()'s two reads of context, built once: the people's ids are an expanding
+# parameter, so each call runs the cached statement instead of building one. Topics are
+# read for every meeting of the people (a few each, by the participant's contact index)
+# and looked up by meeting: a list of interviews and one of people, matched together,
+# probed the key for every interview with every person.
 _TOPICS = db.select(Participant.interview_id, Participant.contact_id, Participant.topics).where(
-    Participant.interview_id.in_(bindparam("interview_ids", expanding=True)),
-    Participant.contact_id.in_(bindparam("contact_ids", expanding=True)),
+    Participant.contact_id.in_(bindparam("contact_ids", expanding=True))
 )
 _NOTES = (
     db.select(Interaction.contact_id, Interaction.note)
@@ -337,13 +339,7 @@ def describe(follow_ups: Sequence[FollowUp | Listed], today: date) -> list[Item]
     pairs = {(f.interview_id, f.contact_id) for f in follow_ups if f.interview_id and f.contact_id}
     topics: dict[tuple[int, int], str] = {}
     if pairs:
-        found = rows_of(
-            _TOPICS,
-            {
-                "interview_ids": sorted({i for i, _ in pairs}),
-                "contact_ids": sorted({c for _, c in pairs}),
-            },
-        )
+        found = rows_of(_TOPICS, {"contact_ids": sorted({c for _, c in pairs})})
         topics = {(interview_id, contact_id): text for interview_id, contact_id, text in found}
     contact_ids = {f.contact_id for f in follow_ups if f.contact_id}
     last_notes: dict[int, str] = {}
