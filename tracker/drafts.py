@@ -1,5 +1,6 @@
 """What each follow-up is for, in words, and the prefilled email draft for it."""
 
+import functools
 import string
 from dataclasses import dataclass
 from datetime import date
@@ -120,6 +121,9 @@ def percent_encoded(text: str, table: dict[int, str] = _PERCENT) -> str:
     return text.encode().decode("latin-1").translate(table)
 
 
+# Pages show the same follow-ups' drafts view after view: each link is encoded once per
+# process (a draft is a few hundred characters; a page shows at most a few dozen).
+@functools.lru_cache(maxsize=1024)
 def mailto(address: str, subject: str, body: str) -> str:
     """A `mailto:` link with subject and body, percent-encoded as UTF-8 (RFC 6068)."""
     body = body.replace("\r\n", "\n").replace("\n", "\r\n")
