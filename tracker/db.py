@@ -48,8 +48,9 @@ def count_param(name: str) -> BindParameter[int]:
     PostgreSQL plans a statement prepared on a connection (psycopg prepares one run five
     times) once for every value of its parameters; a LIMIT it cannot see is planned as a
     tenth of the table, for a plan of whole-table sorts and joins. In the SQL, the plan is
-    made for the few rows a page asks for: the contacts list ran in two thirds of the
-    time. Statements built once stay built once (SQLAlchemy caches them compiled).
+    made for the few rows a page asks for: the contacts list's statement went from 540
+    to 430 µs at 100,000 contacts. Statements built once stay built once (SQLAlchemy
+    caches them compiled).
     """
     return bindparam(name, type_=Integer, literal_execute=True)
 
