@@ -97,10 +97,11 @@ def _register_template_helpers(app: Flask) -> None:
             "interaction_labels": INTERACTION_LABELS,
         }
 
-    from .web import link, row_links
+    from .web import followup_rows, link, row_links
 
     app.jinja_env.globals["link"] = link
     app.jinja_env.globals["row_links"] = row_links
+    followup_rows.init_app(app)
     app.jinja_env.filters["short_date"] = lambda d: short_date(d, today())
     app.jinja_env.filters["relative_day"] = lambda d: relative_day(d, today())
     app.jinja_env.filters["overdue_words"] = lambda d: overdue_words(d, today())
