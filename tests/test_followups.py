@@ -339,13 +339,21 @@ def test_each_draft_speaks_of_its_own_meeting(app, make_user, make_interview):
         thank_yous = db.session.execute(
             db.select(FollowUp).filter_by(kind=FollowUpKind.THANK_YOU)
         ).scalars()
-        items = agenda.describe(list(thank_yous), TODAY)
-        bodies = {(item.follow_up.interview_id, item.contact_name): item.draft[1] for item in items}
-    assert "our conversation about Kafka." in bodies[(first, "Dana Smith")]
-    assert "team rituals" not in bodies[(first, "Dana Smith")]
-    assert "our conversation about team rituals." in bodies[(second, "Dana Smith")]
-    assert "Kafka" not in bodies[(second, "Dana Smith")]
-    assert "conversation about" not in bodies[(second, "Lee Park")]
+        # As objects (the contact page, digests), and as the home page's rows read them.
+        loaded = agenda.describe(list(thank_yous), TODAY)
+        shown = agenda.agenda(db.session.get(User, user.id), TODAY)
+        listed = agenda.describe(shown.overdue + shown.today, TODAY)
+    for items in (loaded, listed):
+        bodies = {
+            (item.follow_up.interview_id, item.contact_name): item.draft[1]
+            for item in items
+            if item.follow_up.kind is FollowUpKind.THANK_YOU
+        }
+        assert "our conversation about Kafka." in bodies[(first, "Dana Smith")]
+        assert "team rituals" not in bodies[(first, "Dana Smith")]
+        assert "our conversation about team rituals." in bodies[(second, "Dana Smith")]
+        assert "Kafka" not in bodies[(second, "Dana Smith")]
+        assert "conversation about" not in bodies[(second, "Lee Park")]
 
 
 def test_another_users_follow_up_is_not_found(app, client, make_user, login, make_interview):

@@ -106,12 +106,14 @@ def test_the_large_pages_do_show_many_rows(app, two_accounts):
 
 
 def test_the_home_page_reads_every_sections_context_in_one_go(app, two_accounts):
-    """Topics and last notes for all four sections together, not once per section."""
+    """Topics and last notes for all four sections together, with their follow-ups: not
+    once per section, nor in statements of their own."""
     _, (large, _ids) = two_accounts
     statements = statements_for(app, large, "/")
     topics = [s for s in statements if s.startswith("SELECT") and "participant.topics" in s]
-    notes = [s for s in statements if s.startswith("SELECT interaction.contact_id, interaction")]
-    assert (len(topics), len(notes)) == (1, 1), "\n\n".join(statements)
+    notes = [s for s in statements if s.startswith("SELECT") and "interaction.note" in s]
+    assert len(topics) == len(notes) == 1, "\n\n".join(statements)
+    assert topics == notes and "UNION ALL" in topics[0], "\n\n".join(statements)
 
 
 def test_the_organisation_page_counts_from_what_it_has_read(app, two_accounts):

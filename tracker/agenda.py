@@ -84,6 +84,10 @@ class Listed:
     contact: Person | None
     organisation: Place | None
     interview: Meeting | None
+    # What the person and the user talked about at that interview, and the user's latest
+    # note about the person: read with the row, so describe() need not look them up.
+    topics: str
+    last_note: str
 
 
 # A follow-up's own columns that a Listed is made of.
@@ -115,6 +119,24 @@ def _listed_select(source: Subquery | None = None) -> Select:
         .scalar_subquery()
         .label("organisation_name")
     )
+    # One lookup per row each: the participant by its key, the person's notes by theirs.
+    topics = (
+        db.select(Participant.topics)
+        .where(
+            Participant.interview_id == own.interview_id,
+            Participant.contact_id == own.contact_id,
+        )
+        .scalar_subquery()
+        .label("topics")
+    )
+    last_note = (
+        db.select(Interaction.note)
+        .where(Interaction.contact_id == own.contact_id, Interaction.note != "")
+        .order_by(Interaction.occurred_on.desc(), Interaction.id.desc())
+        .limit(count_value(1))
+        .scalar_subquery()
+        .label("last_note")
+    )
     return (
         db.select(
             *columns,
@@ -124,6 +146,8 @@ def _listed_select(source: Subquery | None = None) -> Select:
             Interview.role,
             Interview.stage,
             Interview.held_on,
+            topics,
+            last_note,
         )
         .outerjoin(Contact, Contact.id == own.contact_id)
         .outerjoin(Interview, Interview.id == own.interview_id)
@@ -131,7 +155,7 @@ def _listed_select(source: Subquery | None = None) -> Select:
 
 
 def _listed(row) -> Listed:
-    """A Listed from a row of a _listed_select statement: its last sixteen columns, taken
+    """A Listed from a row of a _listed_select statement: its last eighteen columns, taken
     by position (by name, each costs a lookup: 0.6 ms for the home page's forty rows)."""
     (
         id_,
@@ -150,7 +174,9 @@ def _listed(row) -> Listed:
         role,
         stage,
         held_on,
-    ) = row[-16:]
+        topics,
+        last_note,
+    ) = row[-18:]
     return Listed(
         id_,
         kind,
@@ -165,6 +191,8 @@ def _listed(row) -> Listed:
         Person(contact_name, contact_email) if contact_id is not None else None,
         Place(organisation_name) if organisation_id is not None else None,
         Meeting(role, stage, held_on) if interview_id is not None else None,
+        topics or "",
+        last_note or "",
     )
 
 
@@ -317,11 +345,11 @@ class Item:
     draft: tuple[str, str] | None = None
 
 
-# describe()'s two reads of context, built once: the people's ids are an expanding
-# parameter, so each call runs the cached statement instead of building one. Topics are
-# read for every meeting of the people (a few each, by the participant's contact index)
-# and looked up by meeting: a list of interviews and one of people, matched together,
-# probed the key for every interview with every person.
+# describe()'s two reads of context for follow-ups loaded as objects, built once: the
+# people's ids are an expanding parameter, so each call runs the cached statement instead
+# of building one. Topics are read for every meeting of the people (a few each, by the
+# participant's contact index) and looked up by meeting: a list of interviews and one of
+# people, matched together, probed the key for every interview with every person.
 _TOPICS = db.select(Participant.interview_id, Participant.contact_id, Participant.topics).where(
     Participant.contact_id.in_(bindparam("contact_ids", expanding=True))
 )
@@ -334,8 +362,11 @@ _NOTES = (
 )
 
 
-def describe(follow_ups: Sequence[FollowUp | Listed], today: date) -> list[Item]:
-    """Words, drafts and context for many follow-ups in two extra queries."""
+def _looked_up(
+    follow_ups: Sequence[FollowUp],
+) -> tuple[dict[tuple[int, int], str], dict[int, str]]:
+    """Topics by (interview, person) and last notes by person, for follow-ups loaded as
+    objects (a Listed carries its own), in two queries."""
     pairs = {(f.interview_id, f.contact_id) for f in follow_ups if f.interview_id and f.contact_id}
     topics: dict[tuple[int, int], str] = {}
     if pairs:
@@ -346,8 +377,20 @@ def describe(follow_ups: Sequence[FollowUp | Listed], today: date) -> list[Item]
     if contact_ids:
         found = rows_of(_NOTES, {"contact_ids": sorted(contact_ids)})
         last_notes = {contact_id: note for contact_id, note in found}  # the latest wins
+    return topics, last_notes
+
+
+def describe(follow_ups: Sequence[FollowUp | Listed], today: date) -> list[Item]:
+    """Words, drafts and context for many follow-ups: Listed ones as they were read,
+    objects with two queries for them all."""
+    topics, last_notes = _looked_up([f for f in follow_ups if not isinstance(f, Listed)])
     items = []
     for f in follow_ups:
+        if isinstance(f, Listed):
+            topic, last_note = f.topics, f.last_note
+        else:
+            topic = topics.get((f.interview_id, f.contact_id), "")
+            last_note = last_notes.get(f.contact_id, "") if f.contact_id else ""
         interview = f.interview
         organisation = f.organisation.name if f.organisation else ""
         ctx = drafts.Context(
@@ -359,7 +402,7 @@ def describe(follow_ups: Sequence[FollowUp | Listed], today: date) -> list[Item]
             role=interview.role if interview else "",
             stage=interview.stage.value if interview else "",
             held_on=interview.held_on if interview else None,
-            topics=topics.get((f.interview_id, f.contact_id), ""),
+            topics=topic,
         )
         where_met = ""
         if interview is not None:
@@ -375,7 +418,7 @@ def describe(follow_ups: Sequence[FollowUp | Listed], today: date) -> list[Item]
                 summary=drafts.summary(ctx),
                 mailto=drafts.mailto(ctx.contact_email, *draft) if draft else None,
                 where_met=where_met,
-                last_note=last_notes.get(f.contact_id, "") if f.contact_id else "",
+                last_note=last_note,
                 contact_name=ctx.contact_name,
                 organisation_name=organisation,
                 draft=draft,
