@@ -204,6 +204,11 @@ class ListedInterview:
     outcome: Outcome
     people: tuple[Met, ...]
 
+    @property
+    def met(self) -> str:
+        """Whom the user met, by name: "Dana Smith, Lee Park"."""
+        return ", ".join(person.name for person in self.people)
+
 
 # Lists of interviews read plain rows, in two statements built once: as ORM objects,
 # with their organisations, participants and contacts, the home page's five latest cost
