@@ -128,3 +128,32 @@ def test_with_real_statistics_organisations_are_looked_up_not_read_whole(
             )
             assert "Seq Scan on organisation" not in plan, statement + "\n" + plan
         db.session.rollback()
+
+
+def test_the_contacts_list_reads_a_page_in_order_without_sorting(app, account):
+    """The list is in (name, id) order, and the user's index holds it: a page is read
+    from the index in order, never sorted (PostgreSQL sorted every run of equal names
+    when the index ended at the name). SQLite reads the page from the index in order
+    too, and then sorts the page's own rows once joined to their jobs."""
+    client, _ids = account
+    statements = recorded(app, client, "/contacts/?page=2")
+    listed = [(s, p) for s, p in statements if "ORDER BY" in s and "contact.name" in s]
+    assert listed, statements
+    with app.app_context():
+        connection = db.session.connection()
+        for statement, parameters in listed:
+            if connection.dialect.name == "sqlite":
+                rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+                plan = "\n".join(row[-1] for row in rows)
+                assert re.search(
+                    r"SEARCH contact USING (COVERING )?INDEX ix_contact_user_name", plan
+                ), plan
+            else:
+                connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+                rows = connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)
+                plan = "\n".join(row[0] for row in rows)
+                assert "ix_contact_user_name" in plan, plan
+                # (Each contact's jobs are still sorted to find the current one.)
+                assert not re.search(r"Sort Key: \(?(contact|page)\.name", plan), plan
+                assert "Incremental Sort" not in plan, statement + "\n" + plan
+        db.session.rollback()
