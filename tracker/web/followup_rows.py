@@ -1,8 +1,8 @@
 """The follow-ups of a list, each rendered once while nothing it shows changes.
 
 Home, organisation, contact and agenda pages list follow-ups with a form of actions each,
-which was most of their rendering (two thirds of the home page's). A row's template,
-templates/followups/_row.html, is a macro of its arguments only: what the row shows
+which was most of their rendering (two thirds of the home page's template time). A row's
+template, templates/followups/_row.html, is a macro of its arguments only: what the row shows
 (`Shown`, plain values worked out here) and what the page's rows share (`Page`: the
 session's CSRF token, the page's path, the user's date). Its HTML is kept per follow-up
 and page under exactly those arguments (tracker/latest.py), so a changed person, note,
