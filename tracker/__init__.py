@@ -87,14 +87,13 @@ def _register_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def inject_helpers() -> dict:
-        from .forms import INTERACTION_LABELS, OUTCOME_LABELS, ROLE_LABELS, STAGE_LABELS
+        from .forms import OUTCOME_LABELS, ROLE_LABELS, STAGE_LABELS
 
         return {
             "today": today,
             "stage_labels": STAGE_LABELS,
             "outcome_labels": OUTCOME_LABELS,
             "role_labels": ROLE_LABELS,
-            "interaction_labels": INTERACTION_LABELS,
         }
 
     from .web import followup_rows, link, row_links

@@ -98,6 +98,5 @@ def init_app(app: Flask) -> None:
     app.extensions[CACHE] = LatestCache(CACHE_BYTES, weight=len)
     app.jinja_env.globals["followup_page"] = followup_page
     app.jinja_env.globals["followup_row"] = followup_row
-    app.jinja_env.globals["interaction_choices"] = [
-        (kind.value, label) for kind, label in INTERACTION_LABELS.items()
-    ]
+    # A global, not a context processor's value: the row macro sees only globals.
+    app.jinja_env.globals["interaction_labels"] = INTERACTION_LABELS
