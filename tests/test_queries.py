@@ -16,6 +16,7 @@ from sqlalchemy import event
 from tracker.counts import Counts
 from tracker.db import db
 from tracker.models import Contact, FollowUp, FollowUpStatus, User
+from tracker.web import kept_pages
 
 SMALL, LARGE = 5, 50
 # Generous: a page needs a handful of queries; this catches one that needs dozens.
@@ -25,6 +26,9 @@ MOST = 25
 @pytest.fixture(autouse=True)
 def _setup(app, monkeypatch):
     app.config["NOW"] = NOW
+    # What making each page costs: none is kept whole (tests/test_kept_pages.py).
+    app.config["PAGE_CACHE_BYTES"] = 0
+    kept_pages.init_app(app)
 
 
 PAGES = {

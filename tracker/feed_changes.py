@@ -1,10 +1,13 @@
-"""Keep each user's feed version current: whatever the feed shows changed, it moves.
+"""Keep each user's feed version current: whatever the feed or the kept pages show
+changed, it moves.
 
 The calendar feed is served from a cache keyed by the user's `feed_version` (see
-tracker.feed), and its Last-Modified is `feed_changed_at`. Both are bumped here, in the
-same transaction as the change, for every insert, update or delete of a row the feed
-reads: follow-ups (deleted ones included), and the contacts, organisations, interviews,
-participants and interactions whose names, roles and notes its text is made of.
+tracker.feed), and its Last-Modified is `feed_changed_at`; the pages kept whole
+(tracker/web/kept_pages.py) and the counts (tracker/counts.py) are keyed by it too. Both
+are bumped here, in the same transaction as the change, for every insert, update or
+delete of a row those read: follow-ups (deleted ones included), and the contacts,
+organisations, positions, interviews, participants and interactions whose names, jobs,
+roles and notes their text is made of.
 
 Two hooks on every SQLAlchemy session catch all writes made through the ORM: one after
 each flush (objects added, changed, deleted, with their owner known) and one before each
@@ -18,10 +21,19 @@ from sqlalchemy import event, select, update
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from .clock import utcnow
-from .models import Contact, FollowUp, Interaction, Interview, Organisation, Participant, User
+from .models import (
+    Contact,
+    FollowUp,
+    Interaction,
+    Interview,
+    Organisation,
+    Participant,
+    Position,
+    User,
+)
 
 OWNED = (FollowUp, Contact, Organisation, Interview, Interaction)
-WATCHED = (*OWNED, Participant)
+WATCHED = (*OWNED, Participant, Position)
 WATCHED_TABLES = frozenset(model.__table__.name for model in WATCHED)
 ALL_USERS = None  # owners unknown: bump everyone
 
@@ -42,9 +54,10 @@ def bump(session: Session, user_ids: Iterable[int] | None) -> None:
 
 
 def _owners(session: Session, objects: Iterable[object]) -> set[int]:
-    """The users whose feed these objects appear in."""
+    """The users whose feed or pages these objects appear in."""
     owners: set[int] = set()
     interviews: set[int] = set()
+    contacts: set[int] = set()
     for obj in objects:
         if isinstance(obj, OWNED) and obj.user_id is not None:
             owners.add(obj.user_id)
@@ -52,16 +65,21 @@ def _owners(session: Session, objects: Iterable[object]) -> set[int]:
             interview_id = obj.interview_id or (obj.interview.id if obj.interview else None)
             if interview_id is not None:
                 interviews.add(interview_id)
-    if interviews:
-        rows = session.connection().execute(
-            select(Interview.__table__.c.user_id).where(Interview.__table__.c.id.in_(interviews))
-        )
-        owners.update(row.user_id for row in rows)
+        elif isinstance(obj, Position):
+            contact_id = obj.contact_id or (obj.contact.id if obj.contact else None)
+            if contact_id is not None:
+                contacts.add(contact_id)
+    for table, ids in ((Interview.__table__, interviews), (Contact.__table__, contacts)):
+        if ids:
+            rows = session.connection().execute(
+                select(table.c.user_id).where(table.c.id.in_(sorted(ids)))
+            )
+            owners.update(row.user_id for row in rows)
     return owners
 
 
 def _after_flush(session: Session, _context: object) -> None:
-    """Rows the feed reads were added, changed or deleted: their owners' feeds moved."""
+    """Rows the feed or pages read were added, changed or deleted: their owners' versions move."""
     changed = [
         obj
         for obj in (*session.new, *session.deleted, *session.dirty)
@@ -88,7 +106,7 @@ def _statement_owners(state: ORMExecuteState) -> set[int] | None:
 
 
 def _before_bulk(state: ORMExecuteState) -> None:
-    """A bulk INSERT, UPDATE or DELETE on a table the feed reads."""
+    """A bulk INSERT, UPDATE or DELETE on a table the feed or pages read."""
     if not (state.is_insert or state.is_update or state.is_delete):
         return
     table = getattr(state.statement, "table", None)

@@ -163,6 +163,7 @@ class Account(UserMixin):
 
     def __init__(self, row: Sequence[object]) -> None:
         self.__dict__.update(zip(USER_COLUMNS, row, strict=True))
+        self.__dict__["columns"] = tuple(row)  # every value, in USER_COLUMNS order
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"the logged-in Account is read-only: set {name} on its record()")

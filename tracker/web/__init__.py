@@ -181,11 +181,13 @@ def register_blueprints(app: Flask) -> None:
         health,
         home,
         interviews,
+        kept_pages,
         organisations,
         settings,
         transfer,
     )
 
+    kept_pages.init_app(app)
     for module in (
         health,
         auth,

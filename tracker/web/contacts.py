@@ -20,6 +20,7 @@ from ..forms import ConfirmForm, ContactForm, InteractionForm, MoveForm
 from ..models import Contact, InteractionKind, Position
 from ..organisations import organisation_names
 from . import owned_or_404, page_number, paginate
+from .kept_pages import kept_page
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
 SEARCH_MAX = 200
@@ -27,6 +28,7 @@ SEARCH_MAX = 200
 
 @bp.get("/")
 @login_required
+@kept_page
 def index():
     search = request.args.get("q", "")[:SEARCH_MAX]
     number, per_page = page_number(request.args.get("page")), current_app.config["PER_PAGE"]

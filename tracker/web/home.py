@@ -5,11 +5,13 @@ from flask_login import current_user
 
 from .. import agenda, interviews
 from ..clock import local_today
+from .kept_pages import kept_page
 
 bp = Blueprint("home", __name__)
 
 
 @bp.get("/")
+@kept_page
 def index():
     if not current_user.is_authenticated:
         return render_template("home/welcome.html")

@@ -18,12 +18,14 @@ from ..organisations import (
     summary_from,
 )
 from . import owned_or_404, page_number, paginate
+from .kept_pages import kept_page
 
 bp = Blueprint("organisations", __name__, url_prefix="/organisations")
 
 
 @bp.get("/")
 @login_required
+@kept_page
 def index():
     page = paginate(
         db.select(Organisation)
@@ -39,6 +41,7 @@ def index():
 
 @bp.get("/<int:organisation_id>")
 @login_required
+@kept_page
 def show(organisation_id: int):
     organisation = owned_or_404(Organisation, organisation_id)
     interviews = interviews_at(organisation.id)
