@@ -11,7 +11,10 @@ gunicorn settings, both serving at once. Each is measured, logged in where it ne
 for SECONDS (10) per figure:
 
 - the most requests per second (wrk, 2 threads, 10 connections), and errors: the mean
-  of four runs of SECONDS/2 each, Keepwarm's and the reference's taking turns;
+  of four runs of SECONDS/2 each, Keepwarm's and the reference's taking turns. Keepwarm's
+  twice: the list asked for again and again, as a user reopening it does (sent from the
+  pages kept whole, tracker/web/kept_pages.py), and under a new URL every request, so
+  that each is made afresh;
 - the 95th percentile at a fixed 50 and 100 requests per second (hey -q);
 - the memory of the web server and the worker (PSS, shared pages counted once).
 
@@ -68,10 +71,16 @@ def run(command: list[str]) -> str:
     return done.stdout
 
 
-def wrk(url: str, cookie: str, seconds: int) -> tuple[float, int]:
+# For wrk -s: every request a URL not asked for before (`?fresh=<thread>-<n>`), so that
+# no page is sent from those kept whole (tracker/web/kept_pages.py) and each is made.
+FRESH_URLS = Path(__file__).parent / "lib" / "fresh_urls.lua"
+
+
+def wrk(url: str, cookie: str, seconds: int, fresh: bool = False) -> tuple[float, int]:
     """Requests per second at full speed, and errors (non-2xx/3xx, socket errors)."""
     header = ["-H", f"Cookie: {cookie}"] if cookie else []
-    out = run(["wrk", "-t2", "-c10", f"-d{seconds}s", *header, url])
+    script = ["-s", str(FRESH_URLS)] if fresh else []
+    out = run(["wrk", "-t2", "-c10", f"-d{seconds}s", *header, *script, url])
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -97,18 +106,18 @@ def latency(label: str, url: str, cookie: str, seconds: int, pids: list[int]) ->
     return {"errors": bad_50 + bad_100, "p95_50": p95_50, "p95_100": p95_100, "memory": memory}
 
 
-def throughput(targets: dict[str, tuple[str, str]], seconds: int) -> dict[str, tuple]:
-    """Requests/s of each (url, cookie) at full speed, and errors: wrk runs them in turn,
-    ROUNDS times each for half of `seconds`, so a machine that speeds up or slows down
-    meanwhile (a shared one does, by half within a minute) moves every figure alike. The
-    rate is the mean of the runs."""
-    for url, cookie in targets.values():  # warm up: templates compiled, connections open
+def throughput(targets: dict[str, tuple[str, str, bool]], seconds: int) -> dict[str, tuple]:
+    """Requests/s of each (url, cookie, fresh) at full speed, and errors: wrk runs them in
+    turn, ROUNDS times each for half of `seconds`, so a machine that speeds up or slows
+    down meanwhile (a shared one does, by half within a minute) moves every figure alike.
+    The rate is the mean of the runs."""
+    for url, cookie, _ in targets.values():  # warm up: templates compiled, connections open
         run(["hey", "-n", "300", "-c", "5", *(["-H", f"Cookie: {cookie}"] if cookie else []), url])
     rates: dict[str, list[float]] = {name: [] for name in targets}
     errors = dict.fromkeys(targets, 0)
     for _ in range(ROUNDS):
-        for name, (url, cookie) in targets.items():
-            rate, failed = wrk(url, cookie, max(1, seconds // 2))
+        for name, (url, cookie, fresh) in targets.items():
+            rate, failed = wrk(url, cookie, max(1, seconds // 2), fresh)
             rates[name].append(rate)
             errors[name] += failed
     for name, each in rates.items():
@@ -134,7 +143,12 @@ def measure(name: str, url: str, folder: Path, seconds: int, contacts: int) -> s
         wait_for_http(reference_url)
         cookie = session_cookie(base, EMAIL)
         rates = throughput(
-            {"Keepwarm": (base + "/contacts/", cookie), "reference": (reference_url, "")}, seconds
+            {
+                "Keepwarm": (base + "/contacts/", cookie, False),
+                "Keepwarm, made each time": (base + "/contacts/", cookie, True),
+                "reference": (reference_url, "", False),
+            },
+            seconds,
         )
         ours = latency(
             "Keepwarm", base + "/contacts/", cookie, seconds, [web.process.pid, worker.process.pid]
@@ -146,15 +160,25 @@ def measure(name: str, url: str, folder: Path, seconds: int, contacts: int) -> s
     for figures, (rate, errors) in ((ours, rates["Keepwarm"]), (theirs, rates["reference"])):
         figures["rate"] = rate
         figures["errors"] += errors
+    made_rate, made_errors = rates["Keepwarm, made each time"]
     rows = [
         [
-            "Keepwarm /contacts/ (logged in, 50 rows)",
+            "Keepwarm /contacts/ (logged in, 50 rows; kept whole)",
             ours["rate"],
             ours["errors"],
             ours["p95_50"],
             ours["p95_100"],
             ours["memory"],
             ours["rate"] / theirs["rate"],
+        ],
+        [
+            "Keepwarm /contacts/?fresh=… (made each time: a new URL per request)",
+            made_rate,
+            made_errors,
+            "",
+            "",
+            "",
+            made_rate / theirs["rate"],
         ],
         [
             "reference page (Flask + SQLAlchemy + Jinja, 50 rows, no auth)",

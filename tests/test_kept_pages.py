@@ -251,6 +251,14 @@ def test_a_page_that_is_not_found_is_not_kept(app, filled):
         assert any("FROM organisation" in s for s in statements), statements
 
 
+def test_an_expired_session_is_never_sent_a_kept_page(app, filled):
+    _, client, _ = filled
+    assert client.get("/contacts/").status_code == 200
+    app.config["NOW"] = NOW + timedelta(minutes=app.config["SESSION_IDLE_MINUTES"] + 1)
+    response = client.get("/contacts/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
 def test_a_signed_out_visitor_is_never_sent_a_kept_page(app, filled):
     _, client, _ = filled
     assert "Signed in as" in client.get("/").get_data(as_text=True)
