@@ -218,7 +218,10 @@ def test_each_session_gets_its_own_forms(app, filled, login):
     [mine] = set(TOKEN.findall(first))
     [theirs] = set(TOKEN.findall(second))
     assert mine != theirs
-    assert set(TOKEN.findall(client.get("/").get_data(as_text=True))) == {mine}
+    with counting(app) as statements:  # each session's page is still kept
+        assert set(TOKEN.findall(client.get("/").get_data(as_text=True))) == {mine}
+        assert set(TOKEN.findall(other.get("/").get_data(as_text=True))) == {theirs}
+    assert len(statements) == 2, statements  # the user, read for each
 
 
 def test_a_flash_message_is_shown_once_and_never_kept(app, filled):

@@ -1,8 +1,8 @@
 """Whole pages kept per user while nothing they show has changed.
 
-The home page, the contact list (its searches too) and an organisation's page are the
-pages opened most, and each costs several queries and a full rendering. What one shows
-depends only on:
+The home page, the contact list (its searches too), the organisations and an
+organisation's page are the pages opened most, and each costs several queries and a full
+rendering. What one shows depends only on:
 
 - the user's row: every column, among them the time zone, the playbook and
   `feed_version`, which moves in the same transaction as any change to the rows these
@@ -11,9 +11,10 @@ depends only on:
 - the session's CSRF token (the forms on each follow-up);
 - the URL, its query included.
 
-A page made under exactly those is kept (tracker/latest.py) and sent again while they
-hold: each request still reads the user, so a change made in any process, on any
-machine, makes every process's copy miss. A page is neither sent from nor kept while the
+A page made under exactly those is kept (tracker/latest.py), one per user, session and
+URL (a phone and a laptop each keep theirs), and sent again while they hold: each request
+still reads the user, so a change made in any process, on any machine, makes every
+process's copy miss. A page is neither sent from nor kept while the
 session holds flash messages (the page shows them once), and only a 200 is kept.
 """
 
@@ -49,8 +50,8 @@ def kept_page(view: Callable[..., object]) -> Callable[..., Response]:
             return app.make_response(view(**arguments))
         user = current_user._get_current_object()
         cache: LatestCache[Kept] = app.extensions[CACHE]
-        slot = (user.id, request.url)
-        key = (user.columns, local_today(user.timezone), csrf_token())
+        slot = (user.id, csrf_token(), request.url)
+        key = (user.columns, local_today(user.timezone))
         kept = cache.get(slot, key)
         if kept is not None:
             return app.response_class(kept.body, headers=kept.headers)
